@@ -1,0 +1,61 @@
+// v2a: video-to-audio generation aligned with human preferences (V2A-DPO and siblings).
+// Errors from any verb become one line on stderr and a non-zero exit code.
+#include <CLI/CLI.hpp>
+#include <c10/util/Exception.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "v2a/core/error.h"
+#include "v2a/core/log.h"
+#include "v2a/core/threads.h"
+#include "verbs.h"
+
+namespace {
+
+int exit_code_for(v2a::ErrorKind kind) {
+    switch (kind) {
+        case v2a::ErrorKind::Usage: return 2;
+        case v2a::ErrorKind::IO: return 3;
+        case v2a::ErrorKind::Data: return 4;
+        case v2a::ErrorKind::Config: return 5;
+        case v2a::ErrorKind::Model: return 6;
+        case v2a::ErrorKind::Internal: return 70;
+    }
+    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"v2a: video-to-audio generation aligned with human preferences (V2A-DPO)"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("v2a ") + V2A_VERSION);
+    int threads = 0;
+    std::string log_level = "info";
+    app.add_option("--threads", threads, "intra-op threads (default: OMP_NUM_THREADS, else all cores)");
+    app.add_option("--log-level", log_level, "debug, info, warn, error or quiet")->capture_default_str();
+    app.parse_complete_callback([&] {
+        v2a::log::set_level(v2a::log::parse_level(log_level));
+        v2a::configure_threads(threads);
+    });
+
+    v2a::cli::add_synth(app);
+    v2a::cli::add_demo(app);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const v2a::Error& e) {
+        std::fprintf(stderr, "v2a: error: %s\n", e.what());
+        return exit_code_for(e.kind());
+    } catch (const c10::Error& e) {
+        std::fprintf(stderr, "v2a: error: %s\n", e.what_without_backtrace());
+        return 6;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "v2a: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

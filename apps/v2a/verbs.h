@@ -1,0 +1,13 @@
+// Every `v2a <verb>` registers itself here; one file per verb (verb_<name>.cpp).
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace v2a::cli {
+
+void add_synth(CLI::App& app);
+void add_demo(CLI::App& app);
+
+}  // namespace v2a::cli

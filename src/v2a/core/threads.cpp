@@ -1,0 +1,71 @@
+#include "v2a/core/threads.h"
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+namespace v2a {
+namespace {
+std::atomic<int> g_threads{int(std::max(1u, std::thread::hardware_concurrency()))};
+}
+
+int configure_threads(int requested) {
+    int n = requested;
+    if (n <= 0) {
+        const char* env = std::getenv("OMP_NUM_THREADS");
+        n = env != nullptr ? std::atoi(env) : 0;
+    }
+    if (n <= 0) n = int(std::max(1u, std::thread::hardware_concurrency()));
+    at::set_num_threads(n);
+    static std::once_flag interop_once;
+    std::call_once(interop_once, [] {
+        try {
+            at::set_num_interop_threads(1);
+        } catch (...) {
+            // Already started by earlier inter-op work: harmless, we do not use at::launch.
+        }
+    });
+    g_threads = n;
+    return n;
+}
+
+int thread_count() { return g_threads.load(); }
+
+void parallel_for(int64_t n, int workers, const std::function<void(int64_t)>& fn) {
+    workers = int(std::max<int64_t>(1, std::min<int64_t>(workers, n)));
+    std::atomic<int64_t> next{0};
+    std::exception_ptr first_error;
+    std::mutex error_mutex;
+    auto work = [&] {
+        if (workers > 1) at::set_num_threads(1);
+        for (;;) {
+            const int64_t i = next++;
+            if (i >= n) return;
+            {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (first_error) return;
+            }
+            try {
+                fn(i);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex);
+                if (!first_error) first_error = std::current_exception();
+                return;
+            }
+        }
+    };
+    if (workers == 1) {
+        work();
+    } else {
+        std::vector<std::thread> pool;
+        for (int w = 0; w < workers; ++w) pool.emplace_back(work);
+        for (auto& t : pool) t.join();
+    }
+    if (first_error) std::rethrow_exception(first_error);
+}
+
+}  // namespace v2a

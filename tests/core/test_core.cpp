@@ -1,0 +1,114 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/temp_dir.h"
+#include "v2a/core/error.h"
+#include "v2a/core/fs.h"
+#include "v2a/core/jsonl.h"
+#include "v2a/core/progress.h"
+#include "v2a/core/threads.h"
+
+namespace v2a {
+namespace {
+
+TEST(ErrorTest, CheckThrowsWithKindAndMessage) {
+    try {
+        V2A_CHECK(1 + 1 == 3, Data, "file.csv", ":", 7, ": bad row");
+        FAIL() << "no throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Data);
+        EXPECT_STREQ(e.what(), "file.csv:7: bad row");
+    }
+    EXPECT_NO_THROW(V2A_CHECK(true, Data, "unused"));
+}
+
+TEST(FsTest, AtomicWriteReplacesWholeFileAndLeavesNoTemp) {
+    test::TempDir dir;
+    const auto path = dir / "sub" / "a.txt";
+    fs::write_atomic(path, std::string("first"));
+    fs::write_atomic(path, std::string("second"));
+    EXPECT_EQ(fs::read_text(path), "second");
+    int files = 0;
+    for (auto& entry : std::filesystem::directory_iterator(path.parent_path())) {
+        (void)entry;
+        ++files;
+    }
+    EXPECT_EQ(files, 1);
+}
+
+TEST(FsTest, FailedWriterLeavesOldFileAndNoTemp) {
+    test::TempDir dir;
+    const auto path = dir / "keep.txt";
+    fs::write_atomic(path, std::string("old"));
+    EXPECT_THROW(fs::write_atomic_with(path,
+                                       [](const std::filesystem::path& tmp) {
+                                           std::ofstream(tmp) << "partial";
+                                           fail(ErrorKind::IO, "simulated crash");
+                                       }),
+                 Error);
+    EXPECT_EQ(fs::read_text(path), "old");
+    int files = 0;
+    for (auto& entry : std::filesystem::directory_iterator(dir.path())) {
+        (void)entry;
+        ++files;
+    }
+    EXPECT_EQ(files, 1);
+}
+
+TEST(FsTest, ReadMissingFileNamesIt) {
+    try {
+        fs::read_bytes("/nonexistent/x.bin");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/x.bin"), std::string::npos);
+        EXPECT_EQ(e.kind(), ErrorKind::IO);
+    }
+}
+
+TEST(JsonlTest, RoundTripAndBadLineNamed) {
+    test::TempDir dir;
+    const auto path = dir / "log.jsonl";
+    {
+        JsonlWriter log(path, false);
+        log.write({{"step", 1}, {"loss", 0.5}});
+    }
+    {
+        JsonlWriter log(path, true);  // resumed job appends
+        log.write({{"step", 2}, {"loss", 0.25}});
+    }
+    auto records = read_jsonl(path);
+    ASSERT_EQ(records.size(), 2u);
+    EXPECT_EQ(records[1]["step"], 2);
+    EXPECT_DOUBLE_EQ(records[0]["loss"].get<double>(), 0.5);
+    std::ofstream(path, std::ios::app) << "{not json\n";
+    try {
+        read_jsonl(path);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(":3:"), std::string::npos) << e.what();
+    }
+}
+
+TEST(ThreadsTest, ParallelForVisitsEveryIndexOnceAndRethrows) {
+    std::vector<std::atomic<int>> seen(100);
+    parallel_for(100, 4, [&](int64_t i) { seen[size_t(i)]++; });
+    for (auto& s : seen) EXPECT_EQ(s.load(), 1);
+    EXPECT_THROW(parallel_for(10, 2,
+                              [](int64_t i) {
+                                  if (i == 5) fail(ErrorKind::Data, "item 5 is bad");
+                              }),
+                 Error);
+}
+
+TEST(ProgressTest, FormatsDurations) {
+    EXPECT_EQ(format_duration(12.34), "12.3s");
+    EXPECT_EQ(format_duration(187), "3m07s");
+    EXPECT_EQ(format_duration(3720), "1h02m");
+    EXPECT_EQ(format_duration(-1), "?");
+}
+
+}  // namespace
+}  // namespace v2a
