@@ -8,6 +8,7 @@
 #include "support/temp_dir.h"
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
+#include "v2a/io/checkpoint.h"
 #include "v2a/io/safetensors.h"
 
 namespace v2a::io {
@@ -369,6 +370,125 @@ TEST(SafetensorsTest, ShardedIndexLoadsEveryShard) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("bad.index.json"), std::string::npos);
         EXPECT_NE(std::string(e.what()).find("'a'"), std::string::npos);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+// ---------------------------------------------------------------------------------------------
+
+struct TinyNetImpl : torch::nn::Module {
+    explicit TinyNetImpl(int64_t hidden = 4) {
+        fc = register_module("fc", torch::nn::Linear(3, hidden));
+        norm = register_module("norm", torch::nn::BatchNorm1d(hidden));
+        scale = register_parameter("scale", torch::ones({1}));
+    }
+    torch::nn::Linear fc{nullptr};
+    torch::nn::BatchNorm1d norm{nullptr};
+    torch::Tensor scale;
+};
+TORCH_MODULE(TinyNet);
+
+bool same_state(const torch::nn::Module& a, const torch::nn::Module& b) {
+    const TensorMap sa = state_dict(a), sb = state_dict(b);
+    if (sa.size() != sb.size()) return false;
+    for (const auto& [name, t] : sa)
+        if (!sb.count(name) || !torch::equal(t, sb.at(name))) return false;
+    return true;
+}
+
+TEST(CheckpointTest, RoundTripRestoresParametersBuffersAndConfig) {
+    test::TempDir dir;
+    torch::manual_seed(1);
+    TinyNet a;
+    a->norm->forward(a->fc->forward(torch::randn({8, 3})));  // moves the running stats off their init
+    EXPECT_EQ(a->norm->num_batches_tracked.item<int64_t>(), 1);
+    const auto path = dir / "model.safetensors";
+    const std::string config = R"({"hidden": 4, "name": "tiny, \"quoted\""})";
+    save_checkpoint(path, *a, config, {{"step", "17"}});
+
+    torch::manual_seed(2);
+    TinyNet b;
+    ASSERT_FALSE(same_state(*a, *b));
+    std::string got_config;
+    const StateDictReport report = load_checkpoint(path, *b, true, &got_config);
+    EXPECT_TRUE(report.ok());
+    EXPECT_EQ(report.n_loaded, 8u);  // fc.weight, fc.bias, norm.{weight,bias,running_mean,running_var,num_batches_tracked}, scale
+    EXPECT_TRUE(same_state(*a, *b));
+    EXPECT_EQ(got_config, config);
+    EXPECT_EQ(read_checkpoint_config(path), config);
+
+    const Checkpoint ckpt = read_checkpoint(path);
+    EXPECT_EQ(ckpt.format_version, kCheckpointFormatVersion);
+    EXPECT_EQ(ckpt.metadata.at("step"), "17");
+    EXPECT_EQ(ckpt.metadata.at("format"), "pt");
+    EXPECT_EQ(ckpt.tensors.at("norm.num_batches_tracked").scalar_type(), torch::kInt64);
+    // Loading must not turn parameters into non-leaf tensors or break autograd.
+    EXPECT_TRUE(b->fc->weight.requires_grad());
+    EXPECT_TRUE(b->fc->weight.is_leaf());
+}
+
+TEST(CheckpointTest, StrictLoadListsEveryProblemAndLeavesModuleUnchanged) {
+    test::TempDir dir;
+    TinyNet source(4);
+    TensorMap tensors = state_dict(*source);
+    tensors.erase("scale");                           // missing
+    tensors["extra.weight"] = torch::zeros({2});      // unexpected
+    tensors["fc.bias"] = torch::zeros({5});           // shape mismatch
+    const auto path = dir / "bad.safetensors";
+    save_safetensors(path, tensors, {{kCheckpointFormatKey, "1"}});
+
+    TinyNet target(4);
+    const TensorMap before = state_dict(*target);
+    std::map<std::string, torch::Tensor> before_copy;
+    for (const auto& [k, v] : before) before_copy[k] = v.clone();
+    try {
+        load_checkpoint(path, *target, true);
+        FAIL();
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_EQ(e.kind(), ErrorKind::Model);
+        EXPECT_NE(msg.find(path.string()), std::string::npos) << msg;
+        EXPECT_NE(msg.find("missing keys (1): scale"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("unexpected keys (1): extra.weight"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("fc.bias: module [4] vs file [5]"), std::string::npos) << msg;
+    }
+    for (const auto& [k, v] : state_dict(*target)) EXPECT_TRUE(torch::equal(v, before_copy.at(k))) << k;
+
+    // Non-strict: the matching keys load, the lists come back.
+    const StateDictReport report = load_checkpoint(path, *target, false);
+    EXPECT_EQ(report.missing, std::vector<std::string>{"scale"});
+    EXPECT_EQ(report.unexpected, std::vector<std::string>{"extra.weight"});
+    ASSERT_EQ(report.mismatched.size(), 1u);
+    EXPECT_EQ(report.n_loaded, 6u);
+    EXPECT_TRUE(torch::equal(target->fc->weight, source->fc->weight));
+    EXPECT_TRUE(torch::equal(target->fc->bias, before_copy.at("fc.bias")));  // mismatched key not touched
+}
+
+TEST(CheckpointTest, LoadStateDictConvertsDtype) {
+    TinyNet source;
+    TensorMap half;
+    for (const auto& [k, v] : state_dict(*source)) half[k] = v.is_floating_point() ? v.to(torch::kHalf) : v;
+    TinyNet target;
+    EXPECT_TRUE(load_state_dict(*target, half).ok());
+    EXPECT_EQ(target->fc->weight.scalar_type(), torch::kFloat);
+    EXPECT_TRUE(torch::allclose(target->fc->weight, source->fc->weight, 0, 1e-3));
+}
+
+TEST(CheckpointTest, RefusesPlainFilesAndNewerFormats) {
+    test::TempDir dir;
+    TinyNet net;
+    save_safetensors(dir / "plain.safetensors", state_dict(*net));
+    save_safetensors(dir / "future.safetensors", state_dict(*net), {{kCheckpointFormatKey, "99"}});
+    save_safetensors(dir / "garbled.safetensors", state_dict(*net), {{kCheckpointFormatKey, "1x"}});
+    for (const char* name : {"plain.safetensors", "future.safetensors", "garbled.safetensors"}) {
+        try {
+            load_checkpoint(dir / name, *net);
+            ADD_FAILURE() << name;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::Data);
+            EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+        }
     }
 }
 
