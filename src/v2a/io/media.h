@@ -33,6 +33,7 @@ struct VideoDecodeOptions {
     double duration = -1.0;     // seconds; < 0 = to the end of the stream
     ResizeMode resize = ResizeMode::Stretch;
     PadPolicy pad = PadPolicy::RepeatLast;
+    int threads = 1;            // decoder threads; 1 = deterministic and cheap (callers parallelise over clips)
 };
 
 struct VideoFrames {
@@ -89,6 +90,9 @@ struct EncodeOptions {
     int crf = 20;                  // H.264 quality
     std::string preset = "veryfast";
     int audio_bitrate = 96000;     // AAC
+    // Optional per-frame presentation times (s), strictly increasing, one per frame: writes a
+    // variable-frame-rate stream. Empty = constant rate, frame i at i / fps.
+    std::vector<double> timestamps;
 };
 
 /// Encodes RGB frames [T, H, W, 3] uint8 at `fps` as H.264 (yuv420p) plus `audio` as AAC into an
