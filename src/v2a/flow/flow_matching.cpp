@@ -59,7 +59,7 @@ torch::Tensor FlowMatching::loss(const torch::Tensor& v_pred, const torch::Tenso
 
 FlowSample FlowMatching::draw(const torch::Tensor& x1, torch::Generator& generator) const {
     V2A_CHECK(x1.dim() >= 2, Usage, "flow matching: data latents must be [B, ...], got ", x1.sizes());
-    const torch::Tensor t = sample_t(x1.size(0), generator, x1.options());
+    const torch::Tensor t = sample_t(x1.size(0), generator, time_options(x1));
     const torch::Tensor x0 = randn_from(x1.sizes(), generator, x1.options());
     return prepare(x0, x1, t);
 }

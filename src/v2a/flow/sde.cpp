@@ -147,8 +147,8 @@ SdeTrajectory SdeSampler::run(VelocityField& field, const torch::Tensor& x0, tor
     torch::Tensor x = x0;
     for (int i = 0; i < options_.steps; ++i) {
         const double t = grid[static_cast<size_t>(i)], t_next = grid[static_cast<size_t>(i) + 1];
-        const torch::Tensor tt = torch::full({batch}, t, x.options());
-        const torch::Tensor tn = torch::full({batch}, t_next, x.options());
+        const torch::Tensor tt = torch::full({batch}, t, time_options(x));
+        const torch::Tensor tn = torch::full({batch}, t_next, time_options(x));
         const torch::Tensor v = guided_velocity(field, x, tt, options_.cfg_strength);
         SdeStepResult r = step_.sample(x, v, tt, tn, traj.sigma_max, generator);
         x = r.next;
@@ -159,7 +159,7 @@ SdeTrajectory SdeSampler::run(VelocityField& field, const torch::Tensor& x0, tor
     traj.latents = torch::stack(latents, 1);
     if (!log_probs.empty()) traj.log_probs = torch::stack(log_probs, 1);
     const torch::Tensor g = torch::tensor(grid, torch::TensorOptions().dtype(torch::kDouble))
-                                .to(x0.device(), x0.scalar_type());
+                                .to(time_options(x0));
     traj.timesteps = g.unsqueeze(0).expand({batch, static_cast<int64_t>(grid.size())}).contiguous();
     return traj;
 }

@@ -79,7 +79,7 @@ struct SdeTransition {
 struct SdeTrajectory {
     torch::Tensor latents;    // [B, S + 1, N, C]: x_0 (noise) ... x_S (the sample)
     torch::Tensor log_probs;  // [B, S] (undefined when noise_level == 0)
-    torch::Tensor timesteps;  // [B, S + 1] t_i, the grid repeated per row
+    torch::Tensor timesteps;  // [B, S + 1] t_i, the grid repeated per row (time_options dtype)
     double sigma_max = 0.0;   // 1 - grid[1]
 
     int64_t steps() const { return log_probs.defined() ? log_probs.size(1) : latents.size(1) - 1; }

@@ -35,7 +35,13 @@ torch::Tensor guided_velocity(VelocityField& field, const torch::Tensor& x, cons
 
 torch::Tensor guided_velocity(VelocityField& field, const torch::Tensor& x, double t, double cfg_strength) {
     V2A_CHECK(x.dim() >= 1, Usage, "guided_velocity: x must have a batch dimension, got shape ", x.sizes());
-    return guided_velocity(field, x, torch::full({x.size(0)}, t, x.options()), cfg_strength);
+    return guided_velocity(field, x, torch::full({x.size(0)}, t, time_options(x)), cfg_strength);
+}
+
+torch::TensorOptions time_options(const torch::Tensor& x) {
+    return torch::TensorOptions()
+        .dtype(x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat)
+        .device(x.device());
 }
 
 torch::Tensor randn_from(torch::IntArrayRef sizes, torch::Generator& generator, const torch::TensorOptions& options) {

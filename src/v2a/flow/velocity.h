@@ -1,7 +1,8 @@
 // The velocity-field interface the samplers integrate, independent of any network.
 //
 // Convention (MMAudio): t = 0 is noise, t = 1 is data, dx/dt = v(x, t). x is a latent [M, N, C]
-// (M rows, N tokens, C channels), t is [M] in the dtype of x.
+// (M rows, N tokens, C channels), t is [M] fp32 (fp64 when x is fp64: bf16 would round t to
+// 3 digits).
 //
 // A field owns its conditions (video/text features, already preprocessed once per clip batch) and
 // is told per call which condition each row uses (BatchLayout). For classifier-free guidance the
@@ -80,6 +81,9 @@ torch::Tensor guided_velocity(VelocityField& field, const torch::Tensor& x, doub
 /// Same with a per-row time t [B] (stochastic samplers / recomputation with per-sample steps).
 torch::Tensor guided_velocity(VelocityField& field, const torch::Tensor& x, const torch::Tensor& t,
                               double cfg_strength);
+
+/// The dtype/device for times t that go with a latent x: fp64 for fp64 x, else fp32.
+torch::TensorOptions time_options(const torch::Tensor& x);
 
 /// Standard-normal noise shaped like `sizes`, drawn on the generator's device (a CPU generator gives
 /// the same numbers whatever `options` device is) in fp32 for reduced-precision dtypes, then moved
