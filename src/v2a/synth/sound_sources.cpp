@@ -1,0 +1,436 @@
+#include "v2a/synth/sound_sources.h"
+
+#include <espeak-ng/speak_lib.h>
+#include <fluidsynth.h>
+#include <sndfile.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "v2a/core/error.h"
+#include "v2a/synth/classes.h"
+#include "v2a/synth/rng.h"
+
+namespace v2a::synth {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// ---------------------------------------------------------------------------------------------
+// FluidSynth: the SoundFont is loaded once per worker thread (by a "loader" synth that is never
+// played); every clip gets a fresh synth with that SoundFont added, so its audio depends on the
+// clip alone (a reused synth keeps voice/filter state that changes later notes). Reverb and
+// chorus are off.
+// ---------------------------------------------------------------------------------------------
+struct FluidSettings {
+    fluid_settings_t* settings = nullptr;
+    explicit FluidSettings(int sample_rate) {
+        static std::once_flag quiet_once;
+        std::call_once(quiet_once, [] {
+            // FluidSynth prints warnings/info to stderr by default; errors surface as return codes.
+            fluid_set_log_function(FLUID_WARN, nullptr, nullptr);
+            fluid_set_log_function(FLUID_INFO, nullptr, nullptr);
+            fluid_set_log_function(FLUID_DBG, nullptr, nullptr);
+        });
+        settings = new_fluid_settings();
+        V2A_CHECK(settings != nullptr, Internal, "fluidsynth: cannot create settings");
+        fluid_settings_setnum(settings, "synth.sample-rate", double(sample_rate));
+        fluid_settings_setint(settings, "synth.reverb.active", 0);
+        fluid_settings_setint(settings, "synth.chorus.active", 0);
+        fluid_settings_setint(settings, "synth.cpu-cores", 1);
+        fluid_settings_setnum(settings, "synth.gain", 0.5);
+        fluid_settings_setint(settings, "synth.polyphony", 64);
+    }
+    ~FluidSettings() { delete_fluid_settings(settings); }
+};
+
+struct FluidWorker {
+    int rate = 0;
+    FluidSettings settings;
+    fluid_synth_t* loader = nullptr;
+    fluid_sfont_t* sfont = nullptr;
+
+    explicit FluidWorker(int sample_rate) : rate(sample_rate), settings(sample_rate) {
+        loader = new_fluid_synth(settings.settings);
+        V2A_CHECK(loader != nullptr, Internal, "fluidsynth: cannot create a synth at ", sample_rate, " Hz");
+        const std::string sf = default_soundfont();
+        const int id = fluid_synth_sfload(loader, sf.c_str(), 1);
+        if (id == FLUID_FAILED) {
+            delete_fluid_synth(loader);
+            fail(ErrorKind::IO, sf, ": cannot load the SoundFont (install fluid-soundfont-gm)");
+        }
+        sfont = fluid_synth_get_sfont_by_id(loader, id);
+    }
+    ~FluidWorker() { delete_fluid_synth(loader); }
+};
+
+/// A synth for one clip, playing the worker's SoundFont.
+struct ClipSynth {
+    fluid_synth_t* synth = nullptr;
+    fluid_sfont_t* sfont = nullptr;
+    int sfid = -1;
+    ClipSynth(FluidWorker& worker) : sfont(worker.sfont) {
+        synth = new_fluid_synth(worker.settings.settings);
+        V2A_CHECK(synth != nullptr, Internal, "fluidsynth: cannot create a synth");
+        sfid = fluid_synth_add_sfont(synth, sfont);
+        if (sfid == FLUID_FAILED) {
+            delete_fluid_synth(synth);
+            fail(ErrorKind::Internal, "fluidsynth: cannot share the SoundFont");
+        }
+    }
+    ~ClipSynth() {
+        fluid_synth_remove_sfont(synth, sfont);   // the loader owns it
+        delete_fluid_synth(synth);
+    }
+    /// Renders n samples (stereo mixed to mono) into out[0..n).
+    void render(float* out, int64_t n) {
+        std::vector<float> l(4096), r(4096);
+        while (n > 0) {
+            const int len = int(std::min<int64_t>(n, 4096));
+            std::fill(l.begin(), l.begin() + len, 0.0f);
+            std::fill(r.begin(), r.begin() + len, 0.0f);
+            V2A_CHECK(fluid_synth_write_float(synth, len, l.data(), 0, 1, r.data(), 0, 1) == FLUID_OK, Internal,
+                      "fluidsynth: render failed");
+            for (int i = 0; i < len; ++i) out[i] = 0.5f * (l[i] + r[i]);
+            out += len;
+            n -= len;
+        }
+    }
+};
+
+thread_local std::unique_ptr<FluidWorker> t_fluid;
+
+FluidWorker& fluid_worker(int rate) {
+    if (!t_fluid || t_fluid->rate != rate) {
+        t_fluid.reset();
+        t_fluid = std::make_unique<FluidWorker>(rate);
+    }
+    return *t_fluid;
+}
+
+std::vector<float> render_midi(const SourceSpec& src, const ClipConfig& cfg, std::vector<double>& durations) {
+    const ClassInfo& info = all_classes().at(size_t(src.class_id));
+    // A fresh synth starts on a 64-sample block boundary, so a note-on at sample s (a multiple of
+    // 64, true on the 25 fps / 16 kHz frame grid: 640 samples per frame) sounds from s.
+    ClipSynth fw(fluid_worker(cfg.sample_rate));
+    const int channel = info.percussion ? 9 : 0;
+    V2A_CHECK(fluid_synth_program_select(fw.synth, channel, fw.sfid, info.percussion ? 128 : src.bank,
+                                         src.program) == FLUID_OK,
+              Internal, "fluidsynth: no preset ", src.program, " in ", default_soundfont());
+
+    struct Cmd {
+        int64_t sample;
+        bool on;
+        int key, velocity;
+    };
+    std::vector<Cmd> cmds;
+    for (const Event& e : src.events) {
+        cmds.push_back({e.sample, true, e.key, e.velocity});
+        cmds.push_back({e.sample + std::llround(e.duration * cfg.sample_rate), false, e.key, 0});
+        durations.push_back(e.duration);
+    }
+    // Offs before ons at the same sample, so a repeated key is released and struck again.
+    std::stable_sort(cmds.begin(), cmds.end(), [](const Cmd& a, const Cmd& b) {
+        return a.sample != b.sample ? a.sample < b.sample : (!a.on && b.on);
+    });
+    const int64_t n = cfg.n_samples();
+    std::vector<float> out(size_t(n), 0.0f);
+    int64_t pos = 0;
+    for (const Cmd& c : cmds) {
+        const int64_t at = std::min(c.sample, n);
+        if (at > pos) {
+            fw.render(out.data() + pos, at - pos);
+            pos = at;
+        }
+        if (c.sample >= n) continue;
+        if (c.on) {
+            fluid_synth_noteon(fw.synth, channel, c.key, c.velocity);
+        } else {
+            fluid_synth_noteoff(fw.synth, channel, c.key);
+        }
+    }
+    if (pos < n) fw.render(out.data() + pos, n - pos);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// espeak-ng: synchronous synthesis into a buffer; one process-wide lock (not thread-safe).
+// ---------------------------------------------------------------------------------------------
+std::mutex g_espeak_mutex;
+std::vector<short>* g_espeak_buffer = nullptr;
+int g_espeak_rate = 0;
+
+int espeak_collect(short* wav, int n, espeak_EVENT* /*events*/) {
+    if (wav != nullptr && n > 0 && g_espeak_buffer != nullptr) g_espeak_buffer->insert(g_espeak_buffer->end(), wav, wav + n);
+    return 0;   // continue synthesis
+}
+
+std::vector<float> render_speech(const SourceSpec& src, const ClipConfig& cfg, std::vector<double>& durations) {
+    const int64_t n = cfg.n_samples();
+    std::vector<float> out(size_t(n), 0.0f);
+    for (size_t i = 0; i < src.events.size(); ++i) {
+        const Event& e = src.events[i];
+        std::vector<float> w = speak_word(e.word, src.voice, src.pitch, src.rate, cfg.sample_rate);
+        // A word never runs into the next event: cut with a 20 ms fade (the gap is >= 0.64 s).
+        int64_t limit = n - e.sample;
+        if (i + 1 < src.events.size()) limit = std::min(limit, src.events[i + 1].sample - e.sample - cfg.sample_rate / 50);
+        if (int64_t(w.size()) > limit) {
+            w.resize(size_t(std::max<int64_t>(limit, 0)));
+            const int fade = std::min<int>(int(w.size()), cfg.sample_rate / 50);
+            for (int k = 0; k < fade; ++k) w[w.size() - 1 - k] *= float(k) / float(fade);
+        }
+        for (size_t k = 0; k < w.size(); ++k) out[size_t(e.sample) + k] += w[k];
+        durations.push_back(double(w.size()) / cfg.sample_rate);
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Freedesktop samples.
+// ---------------------------------------------------------------------------------------------
+std::vector<float> read_mono_sndfile(const std::string& path, int& rate) {
+    SF_INFO info{};
+    SNDFILE* f = sf_open(path.c_str(), SFM_READ, &info);
+    V2A_CHECK(f != nullptr, IO, path, ": cannot read sound file (", sf_strerror(nullptr), ")");
+    std::vector<float> inter(size_t(info.frames) * size_t(std::max(1, info.channels)));
+    const sf_count_t got = sf_readf_float(f, inter.data(), info.frames);
+    sf_close(f);
+    V2A_CHECK(got > 0, Data, path, ": no audio frames");
+    std::vector<float> mono(static_cast<size_t>(got));
+    for (sf_count_t i = 0; i < got; ++i) {
+        float s = 0;
+        for (int c = 0; c < info.channels; ++c) s += inter[size_t(i) * info.channels + c];
+        mono[size_t(i)] = s / float(info.channels);
+    }
+    rate = info.samplerate;
+    return mono;
+}
+
+std::vector<float> render_samples(const SourceSpec& src, const ClipConfig& cfg, std::vector<double>& durations) {
+    const int64_t n = cfg.n_samples();
+    std::vector<float> out(size_t(n), 0.0f);
+    for (const Event& e : src.events) {
+        const std::vector<float>& s = load_sample(e.sample_file, cfg.sample_rate);
+        const float g = float(e.velocity) / 127.0f;
+        for (size_t k = 0; k < s.size() && e.sample + int64_t(k) < n; ++k) out[size_t(e.sample) + k] += g * s[k];
+        durations.push_back(double(s.size()) / cfg.sample_rate);
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Procedural sources.
+// ---------------------------------------------------------------------------------------------
+/// One-pole low-pass coefficient for cutoff fc (Hz) at rate sr.
+float one_pole(double fc, int sr) { return float(1.0 - std::exp(-2.0 * kPi * fc / sr)); }
+
+std::vector<float> render_water(const SourceSpec& src, const ClipConfig& cfg, std::vector<double>& durations) {
+    const int sr = cfg.sample_rate;
+    const int64_t n = cfg.n_samples();
+    std::vector<float> out(size_t(n), 0.0f);
+    Rng rng(src.seed ^ 0x57A7E5ull);
+    // Bed: band-passed noise (difference of two one-pole low-passes) with a slow swell: a stream.
+    const float a_hi = one_pole(1800.0, sr), a_lo = one_pole(250.0, sr);
+    const double ph1 = rng.uniform(0, 2 * kPi), ph2 = rng.uniform(0, 2 * kPi);
+    float lp_hi = 0, lp_lo = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const float w = float(rng.uniform(-1.0, 1.0));
+        lp_hi += a_hi * (w - lp_hi);
+        lp_lo += a_lo * (w - lp_lo);
+        const double t = double(i) / sr;
+        const double swell = 0.75 + 0.15 * std::sin(2 * kPi * 0.31 * t + ph1) + 0.1 * std::sin(2 * kPi * 0.73 * t + ph2);
+        out[size_t(i)] = float(src.bed_level * 0.6 * swell) * (lp_hi - lp_lo) * 4.0f;
+    }
+    // Splash: a bright noise burst plus the rising "bloop" of a drop, from the event sample on.
+    for (const Event& e : src.events) {
+        const double f0 = rng.uniform(500.0, 900.0);
+        const int64_t len = int64_t(0.35 * sr);
+        double phase = 0;
+        float hp_state = 0;
+        const float a_hp = one_pole(2500.0, sr);
+        for (int64_t k = 0; k < len && e.sample + k < n; ++k) {
+            const double t = double(k) / sr;
+            const double attack = std::min(1.0, t / 0.001);
+            const float w = float(rng.uniform(-1.0, 1.0));
+            hp_state += a_hp * (w - hp_state);
+            const double burst = (w - hp_state) * std::exp(-t / 0.04);
+            phase += 2 * kPi * f0 * (1.0 + 1.2 * (1.0 - std::exp(-t / 0.03))) / sr;
+            const double bloop = std::sin(phase) * std::exp(-t / 0.07);
+            out[size_t(e.sample + k)] += float(e.strength * attack * (0.9 * burst + 0.7 * bloop));
+        }
+        durations.push_back(0.35);
+    }
+    return out;
+}
+
+std::vector<float> render_engine(const SourceSpec& src, const ClipConfig& cfg, std::vector<double>& durations) {
+    const int sr = cfg.sample_rate;
+    const int64_t n = cfg.n_samples();
+    std::vector<float> out(size_t(n), 0.0f);
+    Rng rng(src.seed ^ 0xE4613Eull);
+    constexpr int kHarmonics = 10;
+    double amp[kHarmonics], off[kHarmonics];
+    for (int h = 0; h < kHarmonics; ++h) {
+        amp[h] = std::pow(h + 1.0, -0.7) * rng.uniform(0.7, 1.3);
+        off[h] = rng.uniform(0, 2 * kPi);
+    }
+    double phase = 0;   // firing phase (radians of the fundamental)
+    const float a_lp = one_pole(900.0, sr);
+    float lp = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const double t = double(i) / sr;
+        const double rev = engine_rev(src.events, t);
+        const double f = engine_rpm(src, t) / 60.0 * 2.0;   // 4-stroke, 4 cylinders: 2 firings per turn
+        phase += 2 * kPi * f / sr;
+        double s = 0;
+        for (int h = 0; h < kHarmonics; ++h) s += amp[h] * std::sin((h + 1) * phase + off[h]);
+        const double throttle = src.bed_level + (1.0 - src.bed_level) * rev;
+        // Exhaust roughness: noise gated by the firing phase.
+        const float w = float(rng.uniform(-1.0, 1.0));
+        lp += a_lp * (w - lp);
+        const double rough = lp * (0.5 + 0.5 * std::cos(phase));
+        out[size_t(i)] = float(0.25 * throttle * (s + 1.5 * rough));
+    }
+    // Exhaust puff at each rev: a low-passed noise burst starting on the event sample.
+    for (const Event& e : src.events) {
+        float p = 0;
+        const float a = one_pole(1200.0, sr);
+        for (int64_t k = 0; k < int64_t(0.3 * sr) && e.sample + k < n; ++k) {
+            const double t = double(k) / sr;
+            const float w = float(rng.uniform(-1.0, 1.0));
+            p += a * (w - p);
+            out[size_t(e.sample + k)] += float(e.strength * 1.6 * std::min(1.0, t / 0.001) * std::exp(-t / 0.07)) * p * 3.0f;
+        }
+        durations.push_back(0.8);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<float> resample_linear_phase(const std::vector<float>& in, int in_rate, int out_rate) {
+    V2A_CHECK(in_rate > 0 && out_rate > 0, Usage, "resample: bad rates ", in_rate, " -> ", out_rate);
+    if (in_rate == out_rate || in.empty()) return in;
+    const double ratio = double(out_rate) / in_rate;
+    const double cutoff = std::min(1.0, ratio) * 0.95;   // of the input Nyquist
+    const int half = int(std::ceil(16.0 / std::min(1.0, ratio)));
+    const int64_t n_out = int64_t(std::floor(double(in.size()) * ratio));
+    std::vector<float> out(static_cast<size_t>(n_out));
+    for (int64_t j = 0; j < n_out; ++j) {
+        const double center = double(j) / ratio;
+        const int64_t k0 = int64_t(std::floor(center)) - half + 1, k1 = int64_t(std::floor(center)) + half;
+        double acc = 0;
+        for (int64_t k = std::max<int64_t>(k0, 0); k <= std::min<int64_t>(k1, int64_t(in.size()) - 1); ++k) {
+            const double d = double(k) - center;
+            const double x = cutoff * d;
+            const double sinc = std::abs(x) < 1e-9 ? 1.0 : std::sin(kPi * x) / (kPi * x);
+            const double u = d / half;   // Blackman window over [-1, 1]
+            const double win = std::abs(u) >= 1 ? 0.0 : 0.42 + 0.5 * std::cos(kPi * u) + 0.08 * std::cos(2 * kPi * u);
+            acc += in[size_t(k)] * cutoff * sinc * win;
+        }
+        out[size_t(j)] = float(acc);
+    }
+    return out;
+}
+
+std::vector<float> trim_leading_silence(const std::vector<float>& x, float rel_threshold) {
+    float peak = 0;
+    for (float v : x) peak = std::max(peak, std::abs(v));
+    if (peak <= 0) return {};
+    size_t first = 0;
+    while (first < x.size() && std::abs(x[first]) < rel_threshold * peak) ++first;
+    return std::vector<float>(x.begin() + long(first), x.end());
+}
+
+const std::vector<float>& load_sample(const std::string& file_name, int rate) {
+    static std::mutex mutex;
+    static std::map<std::pair<std::string, int>, std::vector<float>> cache;
+    std::lock_guard<std::mutex> lock(mutex);
+    auto key = std::make_pair(file_name, rate);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+    int file_rate = 0;
+    std::vector<float> x = read_mono_sndfile(freedesktop_sound_dir() + "/" + file_name, file_rate);
+    x = trim_leading_silence(resample_linear_phase(x, file_rate, rate));
+    return cache.emplace(key, std::move(x)).first->second;
+}
+
+std::vector<float> speak_word(const std::string& word, const std::string& voice, int pitch, int wpm, int rate) {
+    std::vector<short> pcm;
+    int espeak_rate = 0;
+    {
+        std::lock_guard<std::mutex> lock(g_espeak_mutex);
+        if (g_espeak_rate == 0) {
+            const int r = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, nullptr, espeakINITIALIZE_DONT_EXIT);
+            V2A_CHECK(r > 0, Internal, "espeak-ng: initialisation failed (is espeak-ng-data installed?)");
+            espeak_SetSynthCallback(espeak_collect);
+            g_espeak_rate = r;
+        }
+        V2A_CHECK(espeak_SetVoiceByName(voice.c_str()) == EE_OK, Config, "espeak-ng: unknown voice '", voice, "'");
+        espeak_SetParameter(espeakRATE, wpm, 0);
+        espeak_SetParameter(espeakPITCH, pitch, 0);
+        espeak_SetParameter(espeakRANGE, 50, 0);
+        g_espeak_buffer = &pcm;
+        const espeak_ERROR err = espeak_Synth(word.c_str(), word.size() + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8,
+                                              nullptr, nullptr);
+        espeak_Synchronize();
+        g_espeak_buffer = nullptr;
+        V2A_CHECK(err == EE_OK, Internal, "espeak-ng: synthesis of '", word, "' failed");
+        espeak_rate = g_espeak_rate;
+    }
+    std::vector<float> x(pcm.size());
+    for (size_t i = 0; i < pcm.size(); ++i) x[i] = float(pcm[i]) / 32768.0f;
+    x = trim_leading_silence(resample_linear_phase(x, espeak_rate, rate), 0.05f);
+    // Trailing silence too, so the recorded word length is the audible length.
+    float peak = 0;
+    for (float v : x) peak = std::max(peak, std::abs(v));
+    size_t end = x.size();
+    while (end > 0 && std::abs(x[end - 1]) < 0.02f * peak) --end;
+    x.resize(end);
+    return x;
+}
+
+double engine_rev(const std::vector<Event>& events, double t) {
+    double rev = 0;
+    for (const Event& e : events) {
+        const double s = t - e.time;
+        if (s < 0) continue;
+        rev = std::max(rev, e.strength * (1.0 - std::exp(-s / 0.03)) * std::exp(-s / 0.5));
+    }
+    return std::min(rev, 1.0);
+}
+
+double engine_rpm(const SourceSpec& source, double t) { return source.base_rpm * (1.0 + 1.3 * engine_rev(source.events, t)); }
+
+const std::vector<std::string>& speech_words() {
+    static const std::vector<std::string> words = {
+        "hello", "yes", "no", "stop", "go", "one", "two", "three", "red", "blue", "cat", "dog",
+        "sun", "hat", "tree", "book", "good", "right", "left", "up", "down", "look", "run", "jump",
+        "fish", "bird", "milk", "time", "home", "play", "ball", "cake", "door", "green", "king", "moon"};
+    return words;
+}
+
+const std::vector<std::pair<std::string, bool>>& speech_voices() {
+    static const std::vector<std::pair<std::string, bool>> voices = {
+        {"en-us+m1", false}, {"en-us+m3", false}, {"en+m2", false}, {"en-us+m7", false},
+        {"en-us+f1", true},  {"en-us+f3", true},  {"en+f2", true},  {"en-us+f4", true}};
+    return voices;
+}
+
+SourceAudio render_source_audio(const SourceSpec& source, const ClipConfig& config) {
+    SourceAudio a;
+    switch (all_classes().at(size_t(source.class_id)).sound) {
+        case SoundKind::Midi: a.samples = render_midi(source, config, a.event_durations); break;
+        case SoundKind::Speech: a.samples = render_speech(source, config, a.event_durations); break;
+        case SoundKind::Sample: a.samples = render_samples(source, config, a.event_durations); break;
+        case SoundKind::Water: a.samples = render_water(source, config, a.event_durations); break;
+        case SoundKind::Engine: a.samples = render_engine(source, config, a.event_durations); break;
+    }
+    V2A_ASSERT(int64_t(a.samples.size()) == config.n_samples());
+    return a;
+}
+
+}  // namespace v2a::synth
