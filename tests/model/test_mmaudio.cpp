@@ -361,12 +361,14 @@ TEST(MMAudioTest, DISABLED_BenchForwardTime) {
     MMAudio net(config);
     perturb_zero_init(net);
     net->eval();
-    std::printf("bench: %lld parameters (%lld trainable), latent %lld clip %lld sync %lld text %lld tokens, threads %d\n",
+    std::printf("bench: %lld parameters (%lld trainable), latent %lld clip %lld sync %lld text %lld tokens\n",
                 static_cast<long long>(net->num_parameters()), static_cast<long long>(net->num_parameters(true)),
                 static_cast<long long>(net->latent_seq_len()), static_cast<long long>(net->clip_seq_len()),
-                static_cast<long long>(net->sync_seq_len()), static_cast<long long>(config.text_seq_len),
-                torch::get_num_threads());
+                static_cast<long long>(net->sync_seq_len()), static_cast<long long>(config.text_seq_len));
+    const int threads_before = torch::get_num_threads();
+    for (int threads : {1, 2})
     for (int64_t B : {1, 8}) {
+        torch::set_num_threads(threads);
         auto in = random_inputs(net, B);
         torch::InferenceMode guard;
         auto cond = net->preprocess_conditions(in.clip, in.sync, in.text);
@@ -379,9 +381,10 @@ TEST(MMAudioTest, DISABLED_BenchForwardTime) {
         auto t2 = std::chrono::steady_clock::now();
         const double flow_ms = std::chrono::duration<double, std::milli>(t1 - t0).count() / reps;
         const double full_ms = std::chrono::duration<double, std::milli>(t2 - t1).count() / reps;
-        std::printf("bench: batch %lld: predict_flow %.1f ms, full forward %.1f ms\n", static_cast<long long>(B),
-                    flow_ms, full_ms);
+        std::printf("bench: threads %d batch %lld: predict_flow %.1f ms, full forward %.1f ms\n", threads,
+                    static_cast<long long>(B), flow_ms, full_ms);
     }
+    torch::set_num_threads(threads_before);
 }
 
 }  // namespace
