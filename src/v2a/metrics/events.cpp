@@ -68,7 +68,8 @@ PrecisionRecallF1 onset_f1(const std::vector<double>& reference, const std::vect
     return out;
 }
 
-double av_align_iou(const std::vector<double>& audio_peaks, const std::vector<double>& video_peaks, double fps) {
+double av_align_iou(const std::vector<double>& audio_peaks, const std::vector<double>& video_peaks, double fps,
+                    const AvAlignIouOptions& options) {
     V2A_CHECK(std::isfinite(fps) && fps > 0.0, Data, "av_align: frame rate must be positive, got ", fps);
     V2A_CHECK(!audio_peaks.empty() || !video_peaks.empty(), Data,
               "av_align: no audio onsets and no video peaks (IoU undefined; the reference divides by zero)");
@@ -82,7 +83,7 @@ double av_align_iou(const std::vector<double>& audio_peaks, const std::vector<do
             const double v = video_peaks[j];
             if (!used[j] && v - frame < a && a < v + frame) {
                 ++intersection;
-                used[j] = 1;
+                used[j] = options.one_to_one ? 1 : 0;
                 break;
             }
         }

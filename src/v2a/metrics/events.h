@@ -29,10 +29,18 @@ std::vector<std::pair<int64_t, int64_t>> match_events(const std::vector<double>&
 PrecisionRecallF1 onset_f1(const std::vector<double>& reference, const std::vector<double>& estimated,
                            const OnsetF1Options& options = {});
 
+struct AvAlignIouOptions {
+    /// Current TempoTokens (Feb 2025): a matched video peak is marked used (one-to-one).
+    /// false = the 2023 code, where several audio peaks may count against one video peak.
+    bool one_to_one = true;
+};
+
 /// AV-Align IoU between audio-onset times and video-peak times (seconds), as the reference:
-/// for each audio peak in order, the first unused video peak v with v − 1/fps < a < v + 1/fps
-/// (strict, open ±1 frame window) is counted and marked used (greedy, not maximum matching);
-/// IoU = I / (|A| + |V| − I). Both lists empty: the reference divides by zero; we throw Data.
-double av_align_iou(const std::vector<double>& audio_peaks, const std::vector<double>& video_peaks, double fps);
+/// for each audio peak in order, the first (unused) video peak v with v − 1/fps < a < v + 1/fps
+/// (strict, open ±1 frame window) is counted (and marked used) — greedy in list order, not a
+/// maximum matching; IoU = I / (|A| + |V| − I). Both lists empty: the reference divides by
+/// zero; we throw Data.
+double av_align_iou(const std::vector<double>& audio_peaks, const std::vector<double>& video_peaks, double fps,
+                    const AvAlignIouOptions& options = {});
 
 }  // namespace v2a::metrics
