@@ -1,0 +1,24 @@
+// Learning-rate schedules: linear warmup, then constant, cosine decay, or MMAudio's steps (x0.1 at milestones).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace v2a::train {
+
+struct LrSchedule {
+    enum class Kind { Constant, Cosine, Step };
+    double base_lr = 1e-4;
+    int64_t warmup_steps = 0;
+    Kind kind = Kind::Constant;
+    int64_t total_steps = 0;             // cosine: decays to min_lr at total_steps
+    double min_lr = 0.0;
+    std::vector<int64_t> milestones;     // step: multiply by gamma at each
+    double gamma = 0.1;
+
+    /// lr for 0-based `step` (the update about to be made).
+    double at(int64_t step) const;
+    static Kind parse_kind(const std::string& name);  // constant | cosine | step
+};
+
+}  // namespace v2a::train

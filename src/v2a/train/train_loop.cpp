@@ -1,0 +1,207 @@
+#include "v2a/train/train_loop.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "v2a/core/error.h"
+#include "v2a/core/fs.h"
+#include "v2a/core/jsonl.h"
+#include "v2a/core/log.h"
+#include "v2a/core/progress.h"
+#include "v2a/io/checkpoint.h"
+#include "v2a/report/plot.h"
+
+namespace v2a::train {
+namespace stdfs = std::filesystem;
+
+TrainLoop::TrainLoop(TrainLoopOptions options, torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                     BatchSampler* sampler)
+    : options_(std::move(options)), model_(model), optimizer_(optimizer), sampler_(sampler) {
+    V2A_CHECK(!options_.run_dir.empty(), Usage, options_.name, ": a run directory is required");
+    V2A_CHECK(options_.steps >= 0, Usage, options_.name, ": steps must be >= 0");
+    fs::ensure_dir(options_.run_dir);
+    generator_ = at::detail::createCPUGenerator(options_.seed);
+    if (options_.ema_decay > 0) ema_ = std::make_unique<Ema>(model_, options_.ema_decay);
+}
+
+void TrainLoop::save_checkpoint() {
+    const stdfs::path final_dir = options_.run_dir / "checkpoint";
+    const stdfs::path tmp_dir = options_.run_dir / "checkpoint.tmp";
+    const stdfs::path old_dir = options_.run_dir / "checkpoint.old";
+    std::error_code ec;
+    stdfs::remove_all(tmp_dir, ec);
+    fs::ensure_dir(tmp_dir);
+    io::save_checkpoint(tmp_dir / "model.safetensors", model_, options_.config_json);
+    if (ema_) io::save_safetensors(tmp_dir / "ema.safetensors", ema_->state());
+    {
+        torch::serialize::OutputArchive archive;
+        optimizer_.save(archive);
+        std::ostringstream bytes;
+        archive.save_to(bytes);
+        fs::write_atomic(tmp_dir / "optimizer.pt", bytes.str());
+    }
+    io::save_safetensors(tmp_dir / "rng.safetensors", {{"generator", generator_.get_state()}});
+    nlohmann::json state = {{"format", 1}, {"step", step_}, {"seed", options_.seed},
+                            {"ema_updates", ema_ ? ema_->updates() : 0}};
+    if (sampler_ != nullptr) state["sampler"] = {{"epoch", sampler_->epoch()}, {"position", sampler_->position()}};
+    fs::write_atomic(tmp_dir / "state.json", state.dump(2));
+    // Swap directories so that at every instant one complete checkpoint exists on disk.
+    stdfs::remove_all(old_dir, ec);
+    if (stdfs::exists(final_dir)) stdfs::rename(final_dir, old_dir);
+    stdfs::rename(tmp_dir, final_dir);
+    stdfs::remove_all(old_dir, ec);
+}
+
+bool TrainLoop::load_checkpoint() {
+    stdfs::path dir = options_.run_dir / "checkpoint";
+    if (!stdfs::exists(dir / "state.json") && stdfs::exists(options_.run_dir / "checkpoint.old" / "state.json")) {
+        dir = options_.run_dir / "checkpoint.old";  // killed between the two renames
+    }
+    if (!stdfs::exists(dir / "state.json")) return false;
+    nlohmann::json state;
+    try {
+        state = nlohmann::json::parse(fs::read_text(dir / "state.json"));
+    } catch (const nlohmann::json::exception& e) {
+        fail(ErrorKind::Data, (dir / "state.json").string(), ": not valid JSON (", e.what(), ")");
+    }
+    io::load_checkpoint(dir / "model.safetensors", model_, true);
+    if (ema_) {
+        V2A_CHECK(stdfs::exists(dir / "ema.safetensors"), Data, dir.string(), ": has no ema.safetensors");
+        ema_->load(io::load_safetensors(dir / "ema.safetensors").tensors);
+        ema_->set_updates(state.value("ema_updates", int64_t(0)));
+    }
+    {
+        torch::serialize::InputArchive archive;
+        const std::string bytes = fs::read_text(dir / "optimizer.pt");
+        std::istringstream in(bytes);
+        try {
+            archive.load_from(in);
+            optimizer_.load(archive);
+        } catch (const c10::Error& e) {
+            fail(ErrorKind::Data, (dir / "optimizer.pt").string(), ": cannot load optimizer state (",
+                 e.what_without_backtrace(), ")");
+        }
+    }
+    generator_.set_state(io::load_safetensors(dir / "rng.safetensors").tensors.at("generator"));
+    step_ = state.at("step").get<int64_t>();
+    if (sampler_ != nullptr && state.contains("sampler")) {
+        sampler_->restore(state["sampler"]["epoch"].get<int64_t>(), state["sampler"]["position"].get<int64_t>());
+    }
+    return true;
+}
+
+void TrainLoop::export_model() {
+    const stdfs::path path = options_.run_dir / "model.safetensors";
+    if (!ema_) {
+        io::save_checkpoint(path, model_, options_.config_json);
+        return;
+    }
+    io::TensorMap tensors = ema_->state();
+    io::save_safetensors(path, tensors,
+                         {{io::kCheckpointConfigKey, options_.config_json},
+                          {io::kCheckpointFormatKey, std::to_string(io::kCheckpointFormatVersion)},
+                          {"format", "pt"},
+                          {"weights", "ema"},
+                          {"step", std::to_string(step_)}});
+}
+
+void TrainLoop::log_record(const std::map<std::string, double>& values, const std::string& kind) {
+    nlohmann::json record = {{"kind", kind}, {"step", step_}};
+    for (const auto& [k, v] : values) record[k] = v;
+    JsonlWriter(options_.run_dir / "metrics.jsonl", true).write(record);
+}
+
+void TrainLoop::draw_curve() {
+    const auto path = options_.run_dir / "metrics.jsonl";
+    if (!stdfs::exists(path) || !report::gnuplot_available()) return;
+    report::Series train{"train loss", {}, {}}, val{"validation loss", {}, {}, "linespoints"};
+    for (const auto& r : read_jsonl(path)) {
+        if (!r.contains("loss")) continue;
+        auto& s = r.value("kind", "") == "val" ? val : train;
+        s.x.push_back(r["step"].get<double>());
+        s.y.push_back(r["loss"].get<double>());
+    }
+    if (train.x.empty()) return;
+    train.y = report::smooth(train.y, 5);
+    std::vector<report::Series> series{train};
+    if (!val.x.empty()) series.push_back(val);
+    try {
+        report::plot_series(options_.run_dir / "loss.png", series,
+                            {options_.name + " loss", "step", "loss (train: moving average of 5 logs)"});
+    } catch (const Error& e) {
+        V2A_LOG_WARN("%s: could not draw the loss curve: %s", options_.name.c_str(), e.what());
+    }
+}
+
+int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
+    const auto log_path = options_.run_dir / "metrics.jsonl";
+    if (options_.resume && load_checkpoint()) {
+        V2A_LOG_INFO("%s: resumed from step %lld", options_.name.c_str(), (long long)step_);
+        // Drop log lines written after the checkpoint: the resumed run writes them again.
+        if (stdfs::exists(log_path)) {
+            std::string kept;
+            for (const auto& r : read_jsonl(log_path)) {
+                if (r.value("step", int64_t(0)) <= step_) kept += r.dump() + "\n";
+            }
+            fs::write_atomic(log_path, kept);
+        }
+    } else {
+        std::error_code ec;
+        stdfs::remove(log_path, ec);
+    }
+    Progress progress(options_.name, options_.steps, "step");
+    progress.advance(step_);
+    int64_t made = 0, samples = 0;
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<torch::Tensor> params;
+    for (auto& p : model_.parameters()) {
+        if (p.requires_grad()) params.push_back(p);
+    }
+    while (step_ < options_.steps) {
+        if (options_.stop_after >= 0 && made >= options_.stop_after) return made;
+        const double lr = options_.schedule.at(step_);
+        for (auto& group : optimizer_.param_groups()) group.options().set_lr(lr);
+        optimizer_.zero_grad();
+        StepResult result = step_fn(step_, generator_);
+        V2A_CHECK(result.loss.defined() && result.loss.numel() == 1, Internal, options_.name,
+                  ": the step function must return a scalar loss");
+        const double loss = result.loss.item<double>();
+        V2A_CHECK(std::isfinite(loss), Model, options_.name, ": loss is ", loss, " at step ", step_,
+                  " (diverged; lower the learning rate or check the data)");
+        result.loss.backward();
+        double grad_norm = 0.0;
+        if (options_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(params, options_.grad_clip);
+        optimizer_.step();
+        if (ema_) ema_->update(model_);
+        ++step_;
+        ++made;
+        samples += result.samples;
+        progress.advance();
+        char status[64];
+        std::snprintf(status, sizeof status, "loss %.4f", loss);
+        progress.set_status(status);
+        if (options_.log_every > 0 && (step_ % options_.log_every == 0 || step_ == options_.steps)) {
+            auto values = result.metrics;
+            values["loss"] = loss;
+            values["lr"] = lr;
+            if (options_.grad_clip > 0) values["grad_norm"] = grad_norm;
+            log_record(values, "train");
+        }
+        const bool last = step_ == options_.steps;
+        if (val_fn && ((options_.val_every > 0 && step_ % options_.val_every == 0) || last)) {
+            auto values = val_fn();
+            log_record(values, "val");
+        }
+        if ((options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) || last) {
+            save_checkpoint();
+            draw_curve();
+        }
+    }
+    progress.finish();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    throughput_ = seconds > 0 ? double(samples) / seconds : 0.0;
+    export_model();
+    return made;
+}
+
+}  // namespace v2a::train
