@@ -373,6 +373,36 @@ TEST(SafetensorsTest, ShardedIndexLoadsEveryShard) {
     }
 }
 
+TEST(SafetensorsTest, MutatedFilesLoadOrThrowOnlyV2aErrors) {
+    // Seeded byte mutations and truncations of a valid file: each must load or throw v2a::Error,
+    // never another exception type (nlohmann, c10) and never read out of bounds.
+    TensorMap tensors;
+    tensors["a"] = torch::arange(6, torch::kFloat).reshape({2, 3});
+    tensors["m"] = torch::tensor({true, false});
+    tensors["h"] = torch::ones({3}, torch::kHalf);
+    const std::vector<uint8_t> good = serialize_safetensors(tensors, {{"k", "v"}});
+    uint64_t state = 12345;
+    auto next = [&] { return state = state * 6364136223846793005ull + 1442695040888963407ull, state >> 33; };
+    int loaded = 0, refused = 0;
+    for (int trial = 0; trial < 3000; ++trial) {
+        std::vector<uint8_t> bytes = good;
+        const int n_flips = 1 + int(next() % 3);
+        for (int k = 0; k < n_flips; ++k) bytes[next() % bytes.size()] = uint8_t(next());
+        if (trial % 5 == 0) bytes.resize(next() % bytes.size());
+        try {
+            load_safetensors_from_buffer(bytes.data(), bytes.size(), "mutant");
+            ++loaded;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::Data);
+            ++refused;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "trial " << trial << ": non-v2a exception: " << e.what();
+        }
+    }
+    EXPECT_GT(loaded, 0);   // flips inside tensor data load fine
+    EXPECT_GT(refused, 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Checkpoints
 // ---------------------------------------------------------------------------------------------
