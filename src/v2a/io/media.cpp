@@ -253,6 +253,7 @@ public:
             sw = std::max(width_, int(std::lround(f->width * scale)));
             sh = std::max(height_, int(std::lround(f->height * scale)));
         }
+        SwsContext* before = sws_.get();
         sws_.reset(sws_getCachedContext(sws_.release(), f->width, f->height, AVPixelFormat(f->format), sw, sh,
                                         AV_PIX_FMT_RGB24,
                                         // full-resolution chroma interpolation: the default YUV->RGB
@@ -263,10 +264,15 @@ public:
                   av_get_pix_fmt_name(AVPixelFormat(f->format)) ? av_get_pix_fmt_name(AVPixelFormat(f->format)) : "?",
                   " to RGB");
         // Use the matrix and range the stream declares (BT.601 when unspecified, like most players).
+        // (Only when something changed: setting it re-initialises the scaler, which costs more than a frame.)
         const int cs = f->colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : int(f->colorspace);
-        const int* coeffs = sws_getCoefficients(cs);
-        sws_setColorspaceDetails(sws_.get(), coeffs, f->color_range == AVCOL_RANGE_JPEG ? 1 : 0, coeffs, 1, 0,
-                                 1 << 16, 1 << 16);
+        const int range = f->color_range == AVCOL_RANGE_JPEG ? 1 : 0;
+        if (sws_.get() != before || cs != cs_ || range != range_) {
+            const int* coeffs = sws_getCoefficients(cs);
+            sws_setColorspaceDetails(sws_.get(), coeffs, range, coeffs, 1, 0, 1 << 16, 1 << 16);
+            cs_ = cs;
+            range_ = range;
+        }
         if (sw == width_ && sh == height_) {
             uint8_t* planes[4] = {dst, nullptr, nullptr, nullptr};
             int strides[4] = {width_ * 3, 0, 0, 0};
@@ -288,6 +294,7 @@ private:
     int width_, height_;
     ResizeMode mode_;
     SwsPtr sws_;
+    int cs_ = -1, range_ = -1;
     std::vector<uint8_t> scaled_;
 };
 
@@ -532,7 +539,9 @@ VideoFrames decode_video(const stdfs::path& path, const VideoDecodeOptions& opti
 
     RgbConverter converter(W, H, options.resize);
     std::vector<uint8_t> out;
-    if (wanted > 0) out.reserve(size_t(wanted) * frame_bytes);
+    // Reserve the expected size up front: growing a multi-MB buffer by doubling shows up in profiles.
+    const double expected = wanted >= 0 ? double(wanted) : (result.source_duration - options.start) * options.fps + 1;
+    if (expected > 0 && expected < 1e6) out.reserve(size_t(expected) * frame_bytes);
     FramePtr cur = new_frame();
     bool have_cur = false, cur_converted = false;
     double cur_t = 0.0, cur_dur = 0.0, next_guess = 0.0;
