@@ -1,5 +1,7 @@
 #include "v2a/io/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -232,34 +234,41 @@ void check_bool_bytes(const torch::Tensor& t, const SafetensorsEntry& entry, con
                   int(bytes[i]), " (must be 0 or 1)");
 }
 
-/// A read-only file with positioned reads and named errors.
+/// A read-only file with positioned reads (pread: no stdio buffer copy) and named errors.
 class InputFile {
 public:
     explicit InputFile(const stdfs::path& path) : path_(path) {
-        file_ = std::fopen(path.c_str(), "rb");
-        V2A_CHECK(file_ != nullptr, IO, path.string(), ": cannot open for reading (", std::strerror(errno), ")");
-        std::error_code ec;
-        size_ = stdfs::file_size(path, ec);
-        if (ec) {
-            std::fclose(file_);
-            fail(ErrorKind::IO, path.string(), ": cannot get the file size (", ec.message(), ")");
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        V2A_CHECK(fd_ >= 0, IO, path.string(), ": cannot open for reading (", std::strerror(errno), ")");
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+            const int err = errno;
+            ::close(fd_);
+            fail(ErrorKind::IO, path.string(), ": not a readable regular file (", std::strerror(err), ")");
         }
+        size_ = uint64_t(st.st_size);
     }
-    ~InputFile() { std::fclose(file_); }
+    ~InputFile() { ::close(fd_); }
     InputFile(const InputFile&) = delete;
     InputFile& operator=(const InputFile&) = delete;
 
     uint64_t size() const { return size_; }
     void read(uint64_t offset, void* out, uint64_t n) {
-        if (n == 0) return;
-        V2A_CHECK(::fseeko(file_, off_t(offset), SEEK_SET) == 0, IO, path_.string(), ": seek to ", offset, " failed");
-        const size_t got = std::fread(out, 1, n, file_);
-        V2A_CHECK(got == n, Data, path_.string(), ": truncated while reading ", n, " bytes at offset ", offset);
+        auto* dst = static_cast<uint8_t*>(out);
+        while (n > 0) {
+            const ssize_t got = ::pread(fd_, dst, size_t(std::min<uint64_t>(n, 1u << 30)), off_t(offset));
+            if (got < 0 && errno == EINTR) continue;
+            V2A_CHECK(got >= 0, IO, path_.string(), ": read failed at offset ", offset, " (", std::strerror(errno), ")");
+            V2A_CHECK(got > 0, Data, path_.string(), ": truncated: ", n, " bytes missing at offset ", offset);
+            dst += got;
+            offset += uint64_t(got);
+            n -= uint64_t(got);
+        }
     }
 
 private:
     stdfs::path path_;
-    std::FILE* file_ = nullptr;
+    int fd_ = -1;
     uint64_t size_ = 0;
 };
 
