@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
 
     v2a::cli::add_synth(app);
     v2a::cli::add_demo(app);
+    v2a::cli::add_train_vae(app);
 
     try {
         app.parse(argc, argv);

@@ -9,5 +9,6 @@ namespace v2a::cli {
 
 void add_synth(CLI::App& app);
 void add_demo(CLI::App& app);
+void add_train_vae(CLI::App& app);
 
 }  // namespace v2a::cli

@@ -1,0 +1,39 @@
+#include "common.h"
+
+#include <CLI/CLI.hpp>
+
+#include "v2a/core/error.h"
+
+namespace v2a::cli {
+
+void DataArgs::add_to(CLI::App& cmd, bool required) {
+    auto* opt = cmd.add_option("--data", manifest, "dataset manifest CSV (id,video,caption,label,split[,audio])");
+    if (required) opt->required();
+    cmd.add_option("--duration", duration, "clip length in seconds (clips are trimmed / padded)")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 10.0));
+    cmd.add_option("--frame-size", frame_size, "frames are decoded to this square size")
+        ->capture_default_str()
+        ->check(CLI::Range(16, 224));
+    cmd.add_option("--cache", cache, "decoded-feature cache folder (default: <manifest folder>/cache)");
+    cmd.add_flag("--no-cache", no_cache, "decode every clip, do not read or write the cache");
+}
+
+io::ClipDataset DataArgs::load(io::Split split, bool frames, bool audio, const std::string& what) const {
+    V2A_CHECK(!manifest.empty(), Usage, what, ": --data MANIFEST is required");
+    auto all = io::read_manifest(manifest, {true});
+    auto rows = all.filter(split);
+    V2A_CHECK(!rows.rows.empty(), Data, manifest, ": no clips in split '", io::split_name(split), "'");
+    io::ClipDatasetOptions o;
+    o.duration = duration;
+    o.frame_size = frame_size;
+    o.load_frames = frames;
+    o.load_audio = audio;
+    if (!no_cache) {
+        o.cache_dir = cache.empty() ? std::filesystem::path(manifest).parent_path() / "cache"
+                                    : std::filesystem::path(cache);
+    }
+    return io::ClipDataset(rows, o, what + " " + io::split_name(split));
+}
+
+}  // namespace v2a::cli

@@ -1,0 +1,27 @@
+// Options and helpers several verbs share (dataset loading, run directories).
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include "v2a/io/clip_dataset.h"
+#include "v2a/io/manifest.h"
+
+namespace CLI {
+class App;
+}
+
+namespace v2a::cli {
+
+struct DataArgs {
+    std::string manifest;
+    double duration = 4.0;
+    int frame_size = 64;
+    std::string cache;            // default: <manifest folder>/cache
+    bool no_cache = false;
+    /// Adds --data, --duration, --frame-size, --cache, --no-cache to a verb.
+    void add_to(CLI::App& cmd, bool required = true);
+    /// Loads one split; `frames` / `audio` choose what is decoded.
+    io::ClipDataset load(io::Split split, bool frames, bool audio, const std::string& what) const;
+};
+
+}  // namespace v2a::cli
