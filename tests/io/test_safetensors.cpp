@@ -343,6 +343,18 @@ TEST(SafetensorsErrorTest, MissingFileIsAnIoErrorNamingIt) {
     }
 }
 
+TEST(SafetensorsErrorTest, DirectoryIsAnIoErrorNamingIt) {
+    test::TempDir dir;
+    try {
+        load_safetensors(dir.path());
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::IO);
+        EXPECT_NE(std::string(e.what()).find(dir.path().string() + ": is not a regular file"), std::string::npos)
+            << e.what();
+    }
+}
+
 TEST(SafetensorsTest, HeaderPaddingWithSpacesIsAccepted) {
     const std::string image =
         file_image(R"({"a":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}         )", std::string("\x05\0\0\0", 4));

@@ -241,10 +241,12 @@ public:
         fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         V2A_CHECK(fd_ >= 0, IO, path.string(), ": cannot open for reading (", std::strerror(errno), ")");
         struct stat st {};
-        if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-            const int err = errno;
+        const bool stat_ok = ::fstat(fd_, &st) == 0;
+        const int err = errno;
+        if (!stat_ok || !S_ISREG(st.st_mode)) {
             ::close(fd_);
-            fail(ErrorKind::IO, path.string(), ": not a readable regular file (", std::strerror(err), ")");
+            fail(ErrorKind::IO, path.string(), stat_ok ? ": is not a regular file" : ": cannot stat (",
+                 stat_ok ? "" : std::strerror(err), stat_ok ? "" : ")");
         }
         size_ = uint64_t(st.st_size);
     }
