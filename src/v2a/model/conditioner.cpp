@@ -229,11 +229,11 @@ std::vector<std::string> ConditionerImpl::precomputed_keys() const {
 int64_t ConditionerImpl::num_parameters(const std::string& stream) const {
     const torch::nn::Module* m = nullptr;
     if (stream == "clip") {
-        m = semantic.get();
+        m = semantic.is_empty() ? nullptr : semantic.get();
     } else if (stream == "sync") {
-        m = sync.get();
+        m = sync.is_empty() ? nullptr : sync.get();
     } else if (stream == "text") {
-        m = text.get();
+        m = text.is_empty() ? nullptr : text.get();
     } else {
         fail(ErrorKind::Usage, "conditioner: unknown stream '", stream, "' (known: clip, sync, text)");
     }
@@ -269,11 +269,12 @@ torch::Tensor ConditionerImpl::check_precomputed(const io::TensorMap& features, 
     V2A_CHECK(torch::isFloatingType(x.scalar_type()), Data, source, ": '", key, "' must be floating point, got ",
               x.scalar_type());
     V2A_CHECK(x.size(2) == dim, Data, source, ": '", key, "' has width ", x.size(2), " but ", dim_name, " is ", dim);
-    if (len >= 0) {
-        V2A_CHECK(x.size(1) == len, Data, source, ": '", key, "' has ", x.size(1), " tokens but ",
-                  key == kTextFeaturesKey ? std::string("text_seq_len is ")
-                                          : "a " + std::to_string(duration) + " s clip needs ",
+    if (key == kTextFeaturesKey) {
+        V2A_CHECK(x.size(1) == len, Data, source, ": '", key, "' has ", x.size(1), " tokens but text_seq_len is ",
                   len);
+    } else if (len >= 0) {
+        V2A_CHECK(x.size(1) == len, Data, source, ": '", key, "' has ", x.size(1), " tokens but a ", duration,
+                  " s clip needs ", len);
     }
     const int64_t B = x.size(0);
     V2A_CHECK(clip_ids.empty() || static_cast<int64_t>(clip_ids.size()) == B, Data, source, ": ", clip_ids.size(),
