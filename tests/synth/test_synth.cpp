@@ -110,7 +110,9 @@ TEST(SpecTest, EventsLieOnTheFrameGridWithMinimumGap) {
                 EXPECT_EQ(e.sample, int64_t(e.frame) * 640);   // 16000 / 25 samples per frame
                 EXPECT_GE(e.frame, 10);
                 EXPECT_LT(e.frame, cfg.n_frames());
-                if (k > 0) EXPECT_GE(e.time - s.events[k - 1].time, gap - 1e-9);
+                if (k > 0) {
+                    EXPECT_GE(e.time - s.events[k - 1].time, gap - 1e-9);
+                }
             }
         }
         EXPECT_EQ(spec.main().class_id, int(i % int64_t(all_classes().size())));   // balanced
@@ -200,8 +202,13 @@ TEST(AudioTest, MissingSampleFileIsNamed) {
 }
 
 TEST(RenderTest, DeterministicWhateverWasRenderedBefore) {
-    const ClipSpec a = solo_spec(class_index("piano"), 11);
-    const ClipSpec b = solo_spec(class_index("guitar"), 12);
+    ClipSpec a = solo_spec(class_index("piano"), 11);
+    {   // a speaking second source too: speech must not depend on what was spoken before
+        ClipSpec voice = solo_spec(class_index("speech"), 14);
+        voice.sources[0].role = Role::Second;
+        a.sources.push_back(voice.sources[0]);
+    }
+    const ClipSpec b = solo_spec(class_index("speech"), 12);
     ClipSpec odd = solo_spec(class_index("drums"), 13);
     odd.config.seconds = 1.013;   // a length that is not a multiple of FluidSynth's 64-sample block
     for (auto& e : odd.sources[0].events) e.frame = std::min(e.frame, 20), e.sample = odd.config.frame_to_sample(e.frame);
@@ -218,6 +225,10 @@ TEST(RenderTest, DeterministicWhateverWasRenderedBefore) {
     }
     EXPECT_EQ(first_diff, first.audio.size()) << "max difference " << max_diff;
     EXPECT_TRUE(torch::equal(first.frames, again.frames));
+    ClipSpec other_spec = a;
+    other_spec.sources[1] = solo_spec(class_index("speech"), 15).sources[0];   // other words / voice
+    other_spec.sources[1].role = Role::Second;
+    EXPECT_NE(render_clip(other_spec).audio, first.audio);
     const RenderedClip other = render_clip(solo_spec(class_index("piano"), 99));
     EXPECT_NE(first.audio, other.audio);
     EXPECT_FALSE(torch::equal(first.frames, other.frames));
@@ -269,7 +280,9 @@ TEST_P(PerClass, VisualChangePeaksOnEventFrames) {
         for (const Event& e : clip.spec.main().events) {
             const int k = e.frame;
             for (int j = std::max(1, k - 2); j <= std::min(int(diff.size()) - 1, k + 2); ++j)
-                if (j != k) EXPECT_GT(diff[size_t(k)], diff[size_t(j)]) << info.name << " seed " << seed << " event frame " << k << " vs " << j;
+                if (j != k) {
+                    EXPECT_GT(diff[size_t(k)], diff[size_t(j)]) << info.name << " seed " << seed << " event frame " << k << " vs " << j;
+                }
             EXPECT_GT(diff[size_t(k)], 2.0 * median + 0.05) << info.name << " seed " << seed << " frame " << k;
         }
     }

@@ -1,10 +1,15 @@
 #include "v2a/synth/sound_sources.h"
 
-#include <espeak-ng/speak_lib.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <fluidsynth.h>
 #include <sndfile.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -13,6 +18,8 @@
 #include "v2a/core/error.h"
 #include "v2a/synth/classes.h"
 #include "v2a/synth/rng.h"
+
+extern "C" char** environ;
 
 namespace v2a::synth {
 namespace {
@@ -157,15 +164,66 @@ std::vector<float> render_midi(const SourceSpec& src, const ClipConfig& cfg, std
 }
 
 // ---------------------------------------------------------------------------------------------
-// espeak-ng: synchronous synthesis into a buffer; one process-wide lock (not thread-safe).
+// espeak-ng: each word is synthesised by a fresh `espeak-ng --stdout` process. The library keeps
+// state between utterances (libc rand() noise, glottal phase / flutter counters), so the same word
+// comes out different depending on what was spoken before - i.e. on thread scheduling - and
+// espeak_ng_Terminate + re-initialise hangs in 1.51. A fresh process per word is byte-identical.
 // ---------------------------------------------------------------------------------------------
-std::mutex g_espeak_mutex;
-std::vector<short>* g_espeak_buffer = nullptr;
-int g_espeak_rate = 0;
-
-int espeak_collect(short* wav, int n, espeak_EVENT* /*events*/) {
-    if (wav != nullptr && n > 0 && g_espeak_buffer != nullptr) g_espeak_buffer->insert(g_espeak_buffer->end(), wav, wav + n);
-    return 0;   // continue synthesis
+std::vector<float> run_espeak(const std::string& word, const std::string& voice, int pitch, int wpm, int& rate) {
+    int fds[2];
+    V2A_CHECK(::pipe(fds) == 0, IO, "espeak-ng: cannot create a pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    const std::string p = std::to_string(pitch), s = std::to_string(wpm);
+    std::vector<std::string> args = {"espeak-ng", "-v", voice, "-p", p, "-s", s, "--stdout", word};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, "espeak-ng", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (rc != 0) {
+        ::close(fds[0]);
+        fail(ErrorKind::Config, "espeak-ng: cannot run the espeak-ng program (apt install espeak-ng)");
+    }
+    std::vector<uint8_t> bytes;
+    uint8_t chunk[65536];
+    for (ssize_t got; (got = ::read(fds[0], chunk, sizeof chunk)) != 0;) {
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        bytes.insert(bytes.end(), chunk, chunk + got);
+    }
+    ::close(fds[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    V2A_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, Config, "espeak-ng: synthesis of '", word,
+              "' with voice '", voice, "' failed");
+    // RIFF/WAVE, 16-bit mono PCM; the streamed header's data size is a placeholder: read to the end.
+    V2A_CHECK(bytes.size() > 44 && std::memcmp(bytes.data(), "RIFF", 4) == 0, Data, "espeak-ng: output for '", word,
+              "' is not a WAV stream");
+    std::memcpy(&rate, bytes.data() + 24, 4);
+    size_t pos = 12;
+    while (pos + 8 <= bytes.size() && std::memcmp(bytes.data() + pos, "data", 4) != 0) {
+        uint32_t len = 0;
+        std::memcpy(&len, bytes.data() + pos + 4, 4);
+        pos += 8 + len;
+    }
+    V2A_CHECK(pos + 8 <= bytes.size(), Data, "espeak-ng: no data chunk for '", word, "'");
+    pos += 8;
+    std::vector<float> x((bytes.size() - pos) / 2);
+    for (size_t i = 0; i < x.size(); ++i) {
+        int16_t v = 0;
+        std::memcpy(&v, bytes.data() + pos + 2 * i, 2);
+        x[i] = float(v) / 32768.0f;
+    }
+    return x;
 }
 
 std::vector<float> render_speech(const SourceSpec& src, const ClipConfig& cfg, std::vector<double>& durations) {
@@ -359,30 +417,9 @@ const std::vector<float>& load_sample(const std::string& file_name, int rate) {
 }
 
 std::vector<float> speak_word(const std::string& word, const std::string& voice, int pitch, int wpm, int rate) {
-    std::vector<short> pcm;
     int espeak_rate = 0;
-    {
-        std::lock_guard<std::mutex> lock(g_espeak_mutex);
-        if (g_espeak_rate == 0) {
-            const int r = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, nullptr, espeakINITIALIZE_DONT_EXIT);
-            V2A_CHECK(r > 0, Internal, "espeak-ng: initialisation failed (is espeak-ng-data installed?)");
-            espeak_SetSynthCallback(espeak_collect);
-            g_espeak_rate = r;
-        }
-        V2A_CHECK(espeak_SetVoiceByName(voice.c_str()) == EE_OK, Config, "espeak-ng: unknown voice '", voice, "'");
-        espeak_SetParameter(espeakRATE, wpm, 0);
-        espeak_SetParameter(espeakPITCH, pitch, 0);
-        espeak_SetParameter(espeakRANGE, 50, 0);
-        g_espeak_buffer = &pcm;
-        const espeak_ERROR err = espeak_Synth(word.c_str(), word.size() + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8,
-                                              nullptr, nullptr);
-        espeak_Synchronize();
-        g_espeak_buffer = nullptr;
-        V2A_CHECK(err == EE_OK, Internal, "espeak-ng: synthesis of '", word, "' failed");
-        espeak_rate = g_espeak_rate;
-    }
-    std::vector<float> x(pcm.size());
-    for (size_t i = 0; i < pcm.size(); ++i) x[i] = float(pcm[i]) / 32768.0f;
+    std::vector<float> x = run_espeak(word, voice, pitch, wpm, espeak_rate);
+    V2A_CHECK(espeak_rate > 0, Data, "espeak-ng: bad sample rate for '", word, "'");
     x = trim_leading_silence(resample_linear_phase(x, espeak_rate, rate), 0.05f);
     // Trailing silence too, so the recorded word length is the audible length.
     float peak = 0;

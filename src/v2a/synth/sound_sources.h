@@ -1,7 +1,7 @@
 // Audio renderers of the benchmark's sound sources. Every renderer returns mono float audio of
 // exactly config.n_samples() samples at config.sample_rate, with each event's sound starting at
 // event.sample. Real sources: General MIDI instruments (libfluidsynth + FluidR3_GM, one synth per
-// worker thread), espeak-ng speech (one global lock: espeak is not thread-safe), freedesktop sound
+// worker thread), espeak-ng speech (a fresh espeak-ng process per word, see the .cpp), freedesktop sound
 // samples (libsndfile). Procedural sources: water and engine.
 #pragma once
 #include <cstdint>
