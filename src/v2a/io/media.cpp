@@ -171,9 +171,11 @@ int find_stream(AVFormatContext* ctx, AVMediaType type) {
     return -1;
 }
 
-/// Seconds that the whole file's timeline starts at; subtracted so that audio and video share t = 0.
+/// Seconds that the whole file's timeline starts at; subtracted so that audio and video share t = 0
+/// (MPEG-TS starts at ~1.4 s). A negative start is encoder priming (AAC in Matroska) that the
+/// decoder drops, so the timeline then starts at 0.
 double container_origin(AVFormatContext* ctx) {
-    return ctx->start_time != AV_NOPTS_VALUE ? double(ctx->start_time) / AV_TIME_BASE : 0.0;
+    return ctx->start_time != AV_NOPTS_VALUE ? std::max(0.0, double(ctx->start_time) / AV_TIME_BASE) : 0.0;
 }
 
 CodecPtr open_decoder(AVStream* st, const stdfs::path& path, int threads) {
@@ -951,9 +953,10 @@ void mux_audio_into_video(const stdfs::path& video, const Audio& audio, const st
         vi = find_stream(in.get(), AVMEDIA_TYPE_VIDEO);
     }
     AVStream* ist = in->streams[vi];
-    const int64_t shift = in->start_time != AV_NOPTS_VALUE
+    // Both streams start at t = 0 (see container_origin).
+    const int64_t shift = in->start_time != AV_NOPTS_VALUE && in->start_time > 0
                               ? av_rescale_q(in->start_time, AV_TIME_BASE_Q, ist->time_base)
-                              : 0;  // both streams start at t = 0
+                              : 0;
 
     Audio trimmed;
     trimmed.sample_rate = audio.sample_rate;
