@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
     v2a::cli::add_synth(app);
     v2a::cli::add_demo(app);
     v2a::cli::add_train_vae(app);
+    v2a::cli::add_train(app);
+    v2a::cli::add_generate(app);
 
     try {
         app.parse(argc, argv);

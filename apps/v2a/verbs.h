@@ -10,5 +10,7 @@ namespace v2a::cli {
 void add_synth(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_train_vae(CLI::App& app);
+void add_train(CLI::App& app);
+void add_generate(CLI::App& app);
 
 }  // namespace v2a::cli

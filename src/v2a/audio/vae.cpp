@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "v2a/core/error.h"
+#include "v2a/io/checkpoint.h"
 
 namespace v2a::audio {
 namespace nn = torch::nn;
@@ -178,6 +179,16 @@ torch::Tensor MelVaeImpl::normalize_latent(const torch::Tensor& latent) const {
 
 torch::Tensor MelVaeImpl::unnormalize_latent(const torch::Tensor& latent) const {
     return latent * latent_std.view({1, -1, 1}) + latent_mean.view({1, -1, 1});
+}
+
+MelVae load_vae(const std::filesystem::path& path) {
+    const std::string config = io::read_checkpoint_config(path);
+    V2A_CHECK(!config.empty(), Data, path.string(), ": has no VAE config in its metadata");
+    MelVae vae(VaeOptions::from_json(config));
+    io::load_checkpoint(path, *vae, true);
+    vae->eval();
+    for (auto& p : vae->parameters()) p.set_requires_grad(false);
+    return vae;
 }
 
 }  // namespace v2a::audio

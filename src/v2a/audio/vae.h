@@ -12,7 +12,9 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 
+#include <filesystem>
 #include <string>
+#include <utility>
 
 namespace v2a::audio {
 
@@ -73,6 +75,8 @@ public:
     torch::Tensor unnormalize_latent(const torch::Tensor& latent) const;  // [B, C, N]
 
     const VaeOptions& options() const { return options_; }
+    /// Per-channel latent statistics [C] each (what set_latent_stats stored).
+    std::pair<torch::Tensor, torch::Tensor> latent_stats() const { return {latent_mean, latent_std}; }
 
 private:
     VaeOptions options_;
@@ -84,5 +88,8 @@ private:
     torch::Tensor mel_mean, mel_std, latent_mean, latent_std;  // buffers
 };
 TORCH_MODULE(MelVae);
+
+/// Loads a VAE checkpoint (config in its metadata), frozen and in eval mode.
+MelVae load_vae(const std::filesystem::path& path);
 
 }  // namespace v2a::audio

@@ -109,14 +109,4 @@ VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& va
     return result;
 }
 
-audio::MelVae load_vae(const std::filesystem::path& path) {
-    const std::string config = io::read_checkpoint_config(path);
-    V2A_CHECK(!config.empty(), Data, path.string(), ": has no VAE config in its metadata");
-    audio::MelVae vae(audio::VaeOptions::from_json(config));
-    io::load_checkpoint(path, *vae, true);
-    vae->eval();
-    for (auto& p : vae->parameters()) p.set_requires_grad(false);
-    return vae;
-}
-
 }  // namespace v2a::train

@@ -30,9 +30,6 @@ struct VaeTrainResult {
 /// Trains and writes <run_dir>/vae.safetensors (config + mel/latent statistics inside).
 VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& val, const VaeTrainOptions& options);
 
-/// Loads a VAE written by train_vae (eval mode, frozen).
-audio::MelVae load_vae(const std::filesystem::path& path);
-
 /// Posterior means/stds of every clip: [n, C, N] each, computed in batches without gradients.
 std::pair<torch::Tensor, torch::Tensor> encode_dataset(audio::MelVae& vae, const io::ClipDataset& data,
                                                        int64_t batch_size = 32);

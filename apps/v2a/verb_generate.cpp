@@ -1,0 +1,135 @@
+// `v2a generate`: audio for a video (or a prompt alone), or for every clip of a manifest.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "common.h"
+#include "v2a/core/error.h"
+#include "v2a/core/fs.h"
+#include "v2a/core/progress.h"
+#include "v2a/flow/pipeline.h"
+#include "v2a/io/media.h"
+#include "verbs.h"
+
+namespace v2a::cli {
+namespace {
+
+struct GenerateArgs {
+    std::string model, vae, video, prompt, negative, out, manifest, out_dir, split = "test";
+    double duration = 0.0, cfg = 4.5;
+    int steps = 25, batch = 8, vocoder_iterations = 32;
+    uint64_t seed = 42;
+};
+
+io::Audio to_audio(const torch::Tensor& wav, int sample_rate) {
+    io::Audio a;
+    a.sample_rate = sample_rate;
+    auto c = wav.contiguous().to(torch::kFloat32);
+    a.samples.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    // Peak-limit: Griffin-Lim can overshoot slightly; never clip the file.
+    float peak = 0;
+    for (float s : a.samples) peak = std::max(peak, std::abs(s));
+    if (peak > 0.99f) {
+        for (float& s : a.samples) s *= 0.99f / peak;
+    }
+    return a;
+}
+
+void run(const GenerateArgs& args) {
+    V2A_CHECK(args.video.empty() || args.manifest.empty(), Usage, "generate: give --video or --manifest, not both");
+    audio::GriffinLimOptions gl;
+    gl.iterations = args.vocoder_iterations;
+    auto pipeline = flow::Pipeline::load(args.model, args.vae, gl);
+    auto& generator = pipeline.generator();
+    const double duration = args.duration > 0 ? args.duration : generator->duration();
+    if (std::abs(duration - generator->duration()) > 1e-9) generator->set_duration(duration);
+    flow::GenerateOptions go;
+    go.sampler.steps = args.steps;
+    go.sampler.cfg_strength = args.cfg;
+    go.seed = args.seed;
+    const int frame_size = generator->config().frame_size;
+
+    if (args.manifest.empty()) {  // one clip
+        V2A_CHECK(!args.out.empty(), Usage, "generate: --out FILE is required");
+        torch::Tensor frames;
+        if (!args.video.empty()) {
+            io::VideoDecodeOptions vo;
+            vo.fps = 25.0;
+            vo.width = vo.height = frame_size;
+            vo.duration = duration;
+            frames = io::decode_video(args.video, vo).frames.unsqueeze(0);
+        } else {
+            V2A_CHECK(!args.prompt.empty(), Usage, "generate: without --video a --prompt is required (text-to-audio)");
+        }
+        if (!args.negative.empty()) go.negative = {args.negative};
+        Progress progress("generate", args.steps, "step");
+        auto wav = pipeline.generate(frames, {args.prompt}, go, [&](const flow::StepInfo&) { progress.advance(); });
+        progress.finish();
+        auto audio = to_audio(wav[0], pipeline.sample_rate());
+        std::filesystem::path out = args.out;
+        if (out.extension() == ".mp4") {
+            auto wav_path = out;
+            wav_path.replace_extension(".wav");
+            io::write_audio_file(wav_path, audio);
+            V2A_CHECK(!args.video.empty(), Usage, "generate: an .mp4 output needs --video (use .wav for text-to-audio)");
+            io::mux_audio_into_video(args.video, audio, out);
+            std::printf("generate: wrote %s and %s\n", wav_path.c_str(), out.c_str());
+        } else {
+            io::write_audio_file(out, audio);
+            std::printf("generate: wrote %s\n", out.c_str());
+        }
+        return;
+    }
+
+    // A manifest split, in batches.
+    V2A_CHECK(!args.out_dir.empty(), Usage, "generate: --manifest needs --out-dir");
+    auto split = io::parse_split(args.split);
+    V2A_CHECK(split.has_value(), Usage, "generate: --split must be train, val or test");
+    DataArgs data;
+    data.manifest = args.manifest;
+    data.duration = duration;
+    data.frame_size = frame_size;
+    auto clips = data.load(*split, true, false, "generate");
+    fs::ensure_dir(args.out_dir);
+    Progress progress("generate", clips.size(), "clip");
+    for (int64_t s = 0; s < clips.size(); s += args.batch) {
+        std::vector<int64_t> rows;
+        for (int64_t i = s; i < std::min<int64_t>(clips.size(), s + args.batch); ++i) rows.push_back(i);
+        auto captions = args.prompt.empty() ? clips.captions(rows) : std::vector<std::string>(rows.size(), args.prompt);
+        go.negative = args.negative.empty() ? std::vector<std::string>{}
+                                            : std::vector<std::string>(rows.size(), args.negative);
+        go.seed = args.seed + uint64_t(s);  // batch-dependent noise, reproducible for the same batch size
+        auto wav = pipeline.generate(clips.frames(rows), captions, go);
+        for (size_t k = 0; k < rows.size(); ++k) {
+            io::write_audio_file(std::filesystem::path(args.out_dir) / (clips[rows[k]].id + ".wav"),
+                                 to_audio(wav[int64_t(k)], pipeline.sample_rate()));
+        }
+        progress.advance(int64_t(rows.size()));
+    }
+    progress.finish();
+    std::printf("generate: wrote %lld clips to %s\n", (long long)clips.size(), args.out_dir.c_str());
+}
+
+}  // namespace
+
+void add_generate(CLI::App& app) {
+    auto* cmd = app.add_subcommand("generate", "generate audio for a video (or a prompt), or a manifest split");
+    auto a = std::make_shared<GenerateArgs>();
+    cmd->add_option("--model", a->model, "generator checkpoint (generator.safetensors)")->required();
+    cmd->add_option("--vae", a->vae, "VAE checkpoint (vae.safetensors)")->required();
+    cmd->add_option("--video", a->video, "input video (any container FFmpeg reads); omit for text-to-audio");
+    cmd->add_option("--prompt", a->prompt, "text prompt (optional with --video)");
+    cmd->add_option("--negative-prompt", a->negative, "replaces the empty text in the unconditional CFG pass");
+    cmd->add_option("--duration", a->duration, "seconds (default: the model's training duration)");
+    cmd->add_option("--cfg", a->cfg, "classifier-free guidance strength")->capture_default_str();
+    cmd->add_option("--steps", a->steps, "Euler steps")->capture_default_str()->check(CLI::Range(1, 1000));
+    cmd->add_option("--seed", a->seed, "noise seed")->capture_default_str();
+    cmd->add_option("--out", a->out, "output .wav/.flac, or .mp4 (writes the .wav too and muxes it with --video)");
+    cmd->add_option("--manifest", a->manifest, "generate for every clip of a manifest split instead");
+    cmd->add_option("--split", a->split, "split of --manifest")->capture_default_str();
+    cmd->add_option("--out-dir", a->out_dir, "folder for <id>.wav with --manifest");
+    cmd->add_option("--batch", a->batch, "clips per batch with --manifest")->capture_default_str();
+    cmd->add_option("--vocoder-iterations", a->vocoder_iterations, "Griffin-Lim iterations")->capture_default_str();
+    cmd->callback([a] { run(*a); });
+}
+
+}  // namespace v2a::cli

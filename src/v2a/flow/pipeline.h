@@ -1,0 +1,48 @@
+// Generation end to end: generator (encoders + flow network) + frozen VAE + vocoder.
+//   frames/captions -> normalised latents [B, N, C] -> VAE latent [B, C, N] -> log-mel -> wav [B, S]
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "v2a/audio/vae.h"
+#include "v2a/audio/vocoder.h"
+#include "v2a/flow/generator.h"
+
+namespace v2a::flow {
+
+struct GenerateOptions {
+    EulerSamplerOptions sampler;             // steps 25, cfg 4.5
+    uint64_t seed = 42;                      // MMAudio demo default
+    std::vector<std::string> negative;       // per clip; empty = null text
+};
+
+class Pipeline {
+public:
+    Pipeline(V2AGenerator generator, audio::MelVae vae, std::unique_ptr<audio::Vocoder> vocoder);
+    /// Loads generator + VAE checkpoints with a Griffin-Lim vocoder.
+    static Pipeline load(const std::filesystem::path& generator, const std::filesystem::path& vae,
+                         const audio::GriffinLimOptions& vocoder = {});
+
+    /// Normalised latents [B, N, C] -> waveform [B, S] at the VAE's sample rate.
+    torch::Tensor latents_to_audio(const torch::Tensor& latents);
+    /// Samples normalised latents for a batch (frames may be undefined: text-to-audio).
+    torch::Tensor sample_latents(const torch::Tensor& frames_25fps, const std::vector<std::string>& captions,
+                                 const GenerateOptions& options, const StepCallback& callback = {});
+    /// sample_latents + latents_to_audio.
+    torch::Tensor generate(const torch::Tensor& frames_25fps, const std::vector<std::string>& captions,
+                           const GenerateOptions& options, const StepCallback& callback = {});
+
+    V2AGenerator& generator() { return generator_; }
+    audio::MelVae& vae() { return vae_; }
+    audio::Vocoder& vocoder() { return *vocoder_; }
+    int sample_rate() const { return vocoder_->mel_options().sample_rate; }
+
+private:
+    V2AGenerator generator_;
+    audio::MelVae vae_;
+    std::unique_ptr<audio::Vocoder> vocoder_;
+};
+
+}  // namespace v2a::flow

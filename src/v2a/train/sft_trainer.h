@@ -1,0 +1,60 @@
+// `v2a train`: supervised flow-matching training of the V2A generator (encoders + MMAudio network)
+// in the latent space of a frozen mel VAE, MMAudio's recipe scaled to CPU: AdamW (0.9, 0.95, wd 1e-6),
+// linear warmup, grad-clip 1.0, EMA weights, condition dropout 0.1, logit-normal t.
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include "v2a/audio/vae.h"
+#include "v2a/flow/generator.h"
+#include "v2a/io/clip_dataset.h"
+
+namespace v2a::train {
+
+/// Clips ready for flow-matching: VAE posteriors and the frames/captions the encoders need.
+struct LatentSet {
+    torch::Tensor mean, std;   // [n, N, C] VAE posterior (unnormalised), token-major as the network wants
+    const io::ClipDataset* clips = nullptr;
+    int64_t size() const { return mean.size(0); }
+};
+
+/// Encodes every clip's audio with the VAE (no gradients).
+LatentSet make_latent_set(audio::MelVae& vae, const io::ClipDataset& clips);
+
+/// x1 = normalize(mean + std * noise) for the rows `idx` (MMAudio samples the stored posterior).
+torch::Tensor sample_x1(flow::V2AGenerator& generator, const LatentSet& set, const torch::Tensor& idx,
+                        torch::Generator& rng);
+
+/// Held-out flow-matching loss: every clip at K fixed (noise, t) draws from `seed`, no condition
+/// dropout, posterior means as data. Deterministic, so runs can be compared (drift from the data).
+double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, uint64_t seed = 1234,
+                         int draws = 4, int64_t batch_size = 16);
+
+struct SftOptions {
+    std::string preset = "bench";
+    std::filesystem::path vae_path;
+    std::filesystem::path init;         // optional generator checkpoint to continue from (fine-tuning)
+    int64_t steps = 3000;
+    int64_t batch_size = 8;
+    double lr = 3e-4;
+    int64_t warmup = 200;
+    double ema_decay = 0.999;
+    double dropout = 0.1;               // MMAudio null_condition_probability
+    bool video_together = true;         // v1: clip and sync dropped together
+    uint64_t seed = 0;
+    bool resume = false;
+    int64_t checkpoint_every = 250;
+    int64_t val_every = 250;
+    std::filesystem::path run_dir;
+};
+
+struct SftResult {
+    std::filesystem::path model_path;   // <run>/generator.safetensors (EMA weights)
+    double heldout_loss = 0.0;
+    double samples_per_second = 0.0;
+    double seconds = 0.0;
+};
+
+SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& val, const SftOptions& options);
+
+}  // namespace v2a::train
