@@ -76,9 +76,9 @@ void Progress::render(bool force) {
         return;
     }
     const int decile = int(frac * 10);
-    if (!force && decile == last_decile_) return;
-    if (decile == last_decile_ && done_ != total_) return;
+    if (decile == last_decile_ && !(force && done_ != last_printed_)) return;
     last_decile_ = decile;
+    last_printed_ = done_;
     std::snprintf(line, sizeof line, "%s: %lld/%lld %s (%3.0f%%) %.2f %s/s elapsed %s ETA %s %s\n", label_.c_str(),
                   (long long)done_, (long long)total_, unit_.c_str(), frac * 100, rate, unit_.c_str(),
                   format_duration(elapsed).c_str(), format_duration(eta).c_str(), status_.c_str());

@@ -26,7 +26,7 @@ private:
     void render(bool force);
 
     std::string label_, unit_, status_;
-    int64_t total_, done_ = 0, start_done_ = 0;
+    int64_t total_, done_ = 0, start_done_ = 0, last_printed_ = -1;
     int last_decile_ = -1;
     bool tty_, finished_ = false, enabled_;
     std::chrono::steady_clock::time_point start_, last_draw_;
