@@ -24,8 +24,8 @@ namespace {
 
 struct DemoArgs {
     std::string out = "runs/demo";
-    int64_t n_train = 96, n_val = 8, n_test = 12;
-    int64_t vae_steps = 300, gen_steps = 300;
+    int64_t n_train = 64, n_val = 8, n_test = 8;
+    int64_t vae_steps = 300, gen_steps = 120;
     int64_t batch = 8;
     int steps = 25;
     double cfg = 4.5;
