@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
     v2a::cli::add_train_vae(app);
     v2a::cli::add_train(app);
     v2a::cli::add_generate(app);
+    v2a::cli::add_train_judges(app);
+    v2a::cli::add_eval(app);
 
     try {
         app.parse(argc, argv);

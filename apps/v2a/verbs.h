@@ -12,5 +12,7 @@ void add_demo(CLI::App& app);
 void add_train_vae(CLI::App& app);
 void add_train(CLI::App& app);
 void add_generate(CLI::App& app);
+void add_train_judges(CLI::App& app);
+void add_eval(CLI::App& app);
 
 }  // namespace v2a::cli
