@@ -112,3 +112,21 @@ TEST(ProgressTest, FormatsDurations) {
 
 }  // namespace
 }  // namespace v2a
+
+#include "v2a/core/text.h"
+
+namespace v2a {
+namespace {
+
+TEST(TextTest, Utf8ValidationFindsFirstBadByte) {
+    EXPECT_EQ(utf8_invalid_at(std::string("plain ascii")), std::string::npos);
+    EXPECT_EQ(utf8_invalid_at(std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb5")), std::string::npos);
+    EXPECT_EQ(utf8_invalid_at(std::string("ab\xff")), 2u);              // not a lead byte
+    EXPECT_EQ(utf8_invalid_at(std::string("a\xc3")), 1u);               // truncated sequence
+    EXPECT_EQ(utf8_invalid_at(std::string("\xc0\xaf")), 0u);            // overlong '/'
+    EXPECT_EQ(utf8_invalid_at(std::string("x\xed\xa0\x80")), 1u);       // UTF-16 surrogate
+    EXPECT_EQ(utf8_invalid_at(std::string("\xf4\x90\x80\x80")), 0u);    // past U+10FFFF
+}
+
+}  // namespace
+}  // namespace v2a

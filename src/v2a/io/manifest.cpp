@@ -4,46 +4,13 @@
 #include <set>
 
 #include "v2a/core/error.h"
+#include "v2a/core/text.h"
 #include "v2a/core/fs.h"
 
 namespace v2a::io {
 namespace {
 
 const char* const kRequired[] = {"id", "video", "caption", "label", "split"};
-
-/// Byte offset of the first invalid UTF-8 sequence, or npos.
-size_t utf8_invalid_at(const std::string& s) {
-    size_t i = 0;
-    const size_t n = s.size();
-    while (i < n) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        int len;
-        uint32_t cp;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            len = 2, cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3, cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4, cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (i + len > n) return i;
-        for (int k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (b & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += len;
-    }
-    return std::string::npos;
-}
 
 struct Record {
     std::vector<std::string> fields;
