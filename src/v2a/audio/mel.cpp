@@ -36,26 +36,32 @@ double mel_to_hz(double mel, bool htk) {
     return f_sp * mel;
 }
 
-torch::Tensor mel_filterbank(int sample_rate, int n_fft, int n_mels, double fmin, double fmax, bool htk) {
+torch::Tensor mel_filterbank(int sample_rate, int n_fft, int n_mels, double fmin, double fmax, bool htk,
+                             bool slaney_norm, torch::Dtype dtype) {
+    V2A_CHECK(sample_rate > 0 && n_fft > 0 && n_mels > 0, Usage, "mel_filterbank: sr, n_fft and n_mels must be > 0");
+    V2A_CHECK(fmin >= 0 && fmax > fmin, Usage, "mel_filterbank: need 0 <= fmin < fmax, got ", fmin, ", ", fmax);
     const int n_bins = n_fft / 2 + 1;
-    // Band edges: n_mels + 2 points evenly spaced on the mel scale (librosa.mel_frequencies).
-    std::vector<double> edges(size_t(n_mels + 2));
+    // Band edges: n_mels + 2 points evenly spaced on the mel scale (librosa.mel_frequencies); the
+    // last point is hi itself, as np.linspace makes it.
+    const int n_points = n_mels + 2;
     const double mel_lo = hz_to_mel(fmin, htk), mel_hi = hz_to_mel(fmax, htk);
-    for (int i = 0; i < n_mels + 2; ++i) {
-        edges[size_t(i)] = mel_to_hz(mel_lo + (mel_hi - mel_lo) * i / double(n_mels + 1), htk);
+    const double step = (mel_hi - mel_lo) / double(n_points - 1);
+    std::vector<double> edges(size_t(n_points));
+    for (int i = 0; i < n_points; ++i) {
+        edges[size_t(i)] = mel_to_hz(i == n_points - 1 ? mel_hi : mel_lo + double(i) * step, htk);
     }
     auto weights = torch::zeros({n_mels, n_bins}, torch::kFloat64);
     auto w = weights.accessor<double, 2>();
     for (int m = 0; m < n_mels; ++m) {
         const double lo = edges[size_t(m)], centre = edges[size_t(m + 1)], hi = edges[size_t(m + 2)];
-        const double norm = 2.0 / (hi - lo);  // slaney: constant area per band
+        const double norm = slaney_norm ? 2.0 / (hi - lo) : 1.0;  // slaney: constant area per band
         for (int k = 0; k < n_bins; ++k) {
             const double f = double(k) * sample_rate / n_fft;
             const double lower = (f - lo) / (centre - lo), upper = (hi - f) / (hi - centre);
             w[m][k] = std::max(0.0, std::min(lower, upper)) * norm;
         }
     }
-    return weights.to(torch::kFloat32);
+    return weights.to(dtype);
 }
 
 MelSpectrogram::MelSpectrogram(MelOptions options) : options_(options) {

@@ -29,9 +29,11 @@ struct MelOptions {
     int64_t n_frames(int64_t n_samples) const;
 };
 
-/// librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax) with htk=False, norm='slaney':
-/// returns [n_mels, n_fft/2 + 1] float32.
-torch::Tensor mel_filterbank(int sample_rate, int n_fft, int n_mels, double fmin, double fmax, bool htk = false);
+/// librosa.filters.mel(sr, n_fft, n_mels, fmin, fmax, htk, norm='slaney' or None), computed in double
+/// (band edges exactly as np.linspace) and returned as `dtype`: [n_mels, n_fft/2 + 1].
+/// The one mel filterbank of the project (metrics/onset uses it in float64).
+torch::Tensor mel_filterbank(int sample_rate, int n_fft, int n_mels, double fmin, double fmax, bool htk = false,
+                             bool slaney_norm = true, torch::Dtype dtype = torch::kFloat32);
 
 /// Slaney (htk=false) or HTK mel scale, as librosa.hz_to_mel / mel_to_hz.
 double hz_to_mel(double hz, bool htk = false);

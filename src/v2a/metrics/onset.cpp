@@ -8,12 +8,6 @@
 namespace v2a::metrics {
 namespace {
 
-// Slaney mel scale constants (librosa.core.convert).
-constexpr double kFsp = 200.0 / 3.0;      // Hz per mel below 1 kHz
-constexpr double kMinLogHz = 1000.0;
-constexpr double kMinLogMel = kMinLogHz / kFsp;  // 15
-const double kLogStep = std::log(6.4) / 27.0;
-
 double effective_fmax(double fmax, double sr) { return fmax > 0.0 ? fmax : 0.5 * sr; }
 
 torch::Tensor checked_audio(const torch::Tensor& y, const char* fn) {
@@ -28,48 +22,12 @@ torch::Tensor checked_audio(const torch::Tensor& y, const char* fn) {
 
 }  // namespace
 
-double hz_to_mel(double hz, bool htk) {
-    if (htk) return 2595.0 * std::log10(1.0 + hz / 700.0);
-    if (hz >= kMinLogHz) return kMinLogMel + std::log(hz / kMinLogHz) / kLogStep;
-    return hz / kFsp;
-}
-
-double mel_to_hz(double mel, bool htk) {
-    if (htk) return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.0);
-    if (mel >= kMinLogMel) return kMinLogHz * std::exp(kLogStep * (mel - kMinLogMel));
-    return kFsp * mel;
-}
-
 torch::Tensor mel_filterbank(const MelOptions& o) {
-    V2A_CHECK(o.sr > 0 && o.n_fft > 0 && o.n_mels > 0, Usage, "mel_filterbank: sr, n_fft and n_mels must be > 0");
     const double fmax = effective_fmax(o.fmax, o.sr);
-    V2A_CHECK(o.fmin >= 0 && fmax > o.fmin, Usage, "mel_filterbank: need 0 <= fmin < fmax, got ", o.fmin, ", ", fmax);
-    const int64_t bins = 1 + o.n_fft / 2;
-    // fft_frequencies = rfftfreq(n_fft, 1/sr); mel_frequencies = mel_to_hz(linspace(mel(fmin), mel(fmax), n+2)).
-    std::vector<double> fft_f(static_cast<size_t>(bins));
-    for (int64_t k = 0; k < bins; ++k) fft_f[static_cast<size_t>(k)] = static_cast<double>(k) * o.sr / o.n_fft;
-    const int64_t n_pts = o.n_mels + 2;
-    const double lo = hz_to_mel(o.fmin, o.htk), hi = hz_to_mel(fmax, o.htk);
-    std::vector<double> mel_f(static_cast<size_t>(n_pts));
-    const double step = (hi - lo) / static_cast<double>(n_pts - 1);
-    for (int64_t i = 0; i < n_pts; ++i) {
-        const double m = (i == n_pts - 1) ? hi : lo + static_cast<double>(i) * step;  // np.linspace
-        mel_f[static_cast<size_t>(i)] = mel_to_hz(m, o.htk);
-    }
-    auto weights = torch::zeros({o.n_mels, bins}, torch::kFloat64);
-    auto w = weights.accessor<double, 2>();
-    for (int64_t i = 0; i < o.n_mels; ++i) {
-        const double f0 = mel_f[static_cast<size_t>(i)], f1 = mel_f[static_cast<size_t>(i + 1)],
-                     f2 = mel_f[static_cast<size_t>(i + 2)];
-        const double enorm = o.slaney_norm ? 2.0 / (f2 - f0) : 1.0;
-        for (int64_t k = 0; k < bins; ++k) {
-            const double f = fft_f[static_cast<size_t>(k)];
-            const double lower = -(f0 - f) / (f1 - f0);  // -ramps[i] / fdiff[i]
-            const double upper = (f2 - f) / (f2 - f1);   // ramps[i+2] / fdiff[i+1]
-            w[i][k] = std::max(0.0, std::min(lower, upper)) * enorm;
-        }
-    }
-    return weights;
+    V2A_CHECK(o.sr > 0 && o.n_fft > 0 && o.n_mels > 0 && o.sr == std::floor(o.sr), Usage,
+              "mel_filterbank: sr (whole Hz), n_fft and n_mels must be > 0");
+    return audio::mel_filterbank(int(o.sr), int(o.n_fft), int(o.n_mels), o.fmin, fmax, o.htk, o.slaney_norm,
+                                 torch::kFloat64);
 }
 
 torch::Tensor power_to_db(const torch::Tensor& power, double amin, double top_db) {

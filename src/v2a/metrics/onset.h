@@ -15,11 +15,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "v2a/audio/mel.h"
+
 namespace v2a::metrics {
 
 /// Hz <-> mel, librosa `hz_to_mel` / `mel_to_hz` (Slaney: linear below 1 kHz, log above; or HTK).
-double hz_to_mel(double hz, bool htk = false);
-double mel_to_hz(double mel, bool htk = false);
+using audio::hz_to_mel;
+using audio::mel_to_hz;
 
 struct MelOptions {
     double sr = 22050.0;
