@@ -46,7 +46,7 @@ torch::Tensor mel_filterbank(int sample_rate, int n_fft, int n_mels, double fmin
     const int n_points = n_mels + 2;
     const double mel_lo = hz_to_mel(fmin, htk), mel_hi = hz_to_mel(fmax, htk);
     const double step = (mel_hi - mel_lo) / double(n_points - 1);
-    std::vector<double> edges(size_t(n_points));
+    std::vector<double> edges(static_cast<size_t>(n_points));
     for (int i = 0; i < n_points; ++i) {
         edges[size_t(i)] = mel_to_hz(i == n_points - 1 ? mel_hi : mel_lo + double(i) * step, htk);
     }
