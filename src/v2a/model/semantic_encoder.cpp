@@ -34,17 +34,18 @@ torch::Tensor prepare_frames(const torch::Tensor& frames, int64_t size, const Fr
     const int64_t B = x.size(0), T = x.size(1), H = x.size(3), W = x.size(4);
     V2A_CHECK(B > 0 && T > 0, Data, what, ": empty frame batch ", frames.sizes());
     V2A_CHECK(H >= 8 && W >= 8, Data, what, ": frames of ", H, "x", W, " pixels are too small (need >= 8x8)");
+    double scale = 1.0;
     if (x.scalar_type() == torch::kByte) {
-        x = x.to(torch::kFloat).div(255.0);
+        scale = 1.0 / 255.0;
     } else {
         V2A_CHECK(torch::isFloatingType(x.scalar_type()), Data, what, ": frames must be uint8 or floating, got ",
                   x.scalar_type());
-        x = x.to(torch::kFloat);
     }
-    x = x.reshape({B * T, 3, H, W});
-    // Center square crop then resize, as CLIP / Synchformer preprocessing (resize short side + crop).
+    // Center square crop (as CLIP / Synchformer preprocessing: resize short side + crop).
     const int64_t side = std::min(H, W);
-    if (H != W) x = x.narrow(2, (H - side) / 2, side).narrow(3, (W - side) / 2, side);
+    if (H != W) x = x.narrow(3, (H - side) / 2, side).narrow(4, (W - side) / 2, side);
+    // contiguous() while still uint8; to() may alias a float input, so no in-place op until the next copy.
+    x = x.reshape({B * T, 3, side, side}).contiguous().to(torch::kFloat);
     if (side != size) {
         namespace F = torch::nn::functional;
         x = F::interpolate(x, F::InterpolateFuncOptions()
@@ -52,9 +53,14 @@ torch::Tensor prepare_frames(const torch::Tensor& frames, int64_t size, const Fr
                                   .mode(torch::kBilinear)
                                   .align_corners(false));
     }
-    const auto mean = torch::tensor({norm.mean[0], norm.mean[1], norm.mean[2]}, x.options()).view({1, 3, 1, 1});
-    const auto stdv = torch::tensor({norm.std[0], norm.std[1], norm.std[2]}, x.options()).view({1, 3, 1, 1});
-    return ((x - mean) / stdv).contiguous();  // [F, 3, S, S]
+    // (x * scale - mean) / std as one multiply and one in-place add per element.
+    const auto& m = norm.mean;
+    const auto& s = norm.std;
+    const auto a = torch::tensor({scale / s[0], scale / s[1], scale / s[2]}, x.options()).view({1, 3, 1, 1});
+    const auto b = torch::tensor({-m[0] / s[0], -m[1] / s[1], -m[2] / s[2]}, x.options()).view({1, 3, 1, 1});
+    auto y = x * a;
+    y.add_(b);
+    return y;  // [F, 3, S, S], contiguous
 }
 
 SemanticEncoderImpl::SemanticEncoderImpl(const SemanticEncoderOptions& options_) : options(options_) {

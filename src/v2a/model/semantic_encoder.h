@@ -43,7 +43,7 @@ struct SemanticEncoderOptions {
     TORCH_ARG(int64_t, frame_size) = 96;                                // encoder input side, 32..512
     TORCH_ARG(std::vector<int64_t>, channels) = std::vector<int64_t>{32, 64, 128, 256};  // one per stride-2 block
     TORCH_ARG(bool, l2_normalize) = true;                               // as CLIP encode_image(normalize=True)
-    TORCH_ARG(int64_t, chunk_frames) = 128;                             // frames per conv pass (bounds memory)
+    TORCH_ARG(int64_t, chunk_frames) = 32;  // frames per conv pass: small chunks stay in cache (~15x faster on CPU than 800 at once)
 };
 
 class SemanticEncoderImpl : public torch::nn::Module {

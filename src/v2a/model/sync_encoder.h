@@ -50,7 +50,7 @@ struct SyncEncoderOptions {
     TORCH_ARG(int64_t, frame_size) = 96;                                           // 32..512
     TORCH_ARG(std::vector<int64_t>, stem_channels) = std::vector<int64_t>{16, 32, 64, 64};  // stride-2 blocks
     TORCH_ARG(int64_t, temporal_channels) = 96;
-    TORCH_ARG(int64_t, chunk_frames) = 256;  // frames per stem pass (bounds memory)
+    TORCH_ARG(int64_t, chunk_frames) = 32;  // frames per stem pass: small chunks stay in cache (much faster on CPU)
 };
 
 class SyncEncoderImpl : public torch::nn::Module {
