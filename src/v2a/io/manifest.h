@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "v2a/io/csv.h"
+
 namespace v2a::io {
 
 namespace stdfs = std::filesystem;
@@ -57,7 +59,6 @@ void write_manifest(const stdfs::path& path, const std::vector<ManifestRow>& row
 /// The CSV text write_manifest would write into folder `dir`.
 std::string format_manifest(const std::vector<ManifestRow>& rows, const stdfs::path& dir);
 
-/// RFC-4180 field quoting: quoted when it holds a comma, quote, CR/LF or leading/trailing space.
-std::string csv_field(const std::string& value);
+// csv_field (RFC-4180 quoting) is declared in v2a/io/csv.h.
 
 }  // namespace v2a::io
