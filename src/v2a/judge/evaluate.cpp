@@ -12,6 +12,7 @@
 #include "v2a/core/log.h"
 #include "v2a/core/progress.h"
 #include "v2a/io/media.h"
+#include "v2a/judge/clip_measures.h"
 #include "v2a/metrics/av_align.h"
 #include "v2a/metrics/classification.h"
 #include "v2a/metrics/desync.h"
@@ -34,51 +35,6 @@ nlohmann::json EvalResult::to_json() const {
 }
 
 namespace {
-
-struct Truth {
-    std::vector<double> events;  // onset times (s) of every sounding source, sorted
-    bool speech = false;
-    bool present = false;
-};
-
-Truth parse_truth(const io::ClipItem& item) {
-    Truth t;
-    if (item.truth_json.empty()) return t;
-    json j;
-    try {
-        j = json::parse(item.truth_json);
-    } catch (const json::exception& e) {
-        fail(ErrorKind::Data, "ground truth of clip ", item.id, " (", item.video.string(), "): not valid JSON (", e.what(), ")");
-    }
-    t.present = true;
-    t.speech = j.value("label", "") == "speech";
-    for (const auto& s : j.value("sources", json::array())) {
-        if (!s.value("sounding", true)) continue;
-        for (const auto& e : s.value("events", json::array())) t.events.push_back(e.value("time", 0.0));
-    }
-    std::sort(t.events.begin(), t.events.end());
-    return t;
-}
-
-torch::Tensor to_22k(const torch::Tensor& audio16k) {
-    io::Audio a;
-    auto c = audio16k.contiguous().to(torch::kFloat);
-    a.samples.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    a.sample_rate = kJudgeSampleRate;
-    auto r = io::resample(a, 22050);
-    return torch::tensor(r.samples, torch::kFloat);
-}
-
-std::vector<float> to_vector(const torch::Tensor& t) {
-    auto c = t.contiguous().to(torch::kFloat);
-    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-torch::Tensor fit(const torch::Tensor& audio, int64_t n) {
-    if (audio.size(0) == n) return audio;
-    if (audio.size(0) > n) return audio.narrow(0, 0, n);
-    return torch::cat({audio, torch::zeros({n - audio.size(0)}, audio.options())});
-}
 
 std::vector<int64_t> all_indices(int64_t n) {
     std::vector<int64_t> v(static_cast<size_t>(n));
@@ -128,7 +84,7 @@ EvalResult evaluate(const io::ClipDataset& gt, const std::map<std::string, torch
         if (have_gt_audio) n = gt.n_samples();
         for (const auto& [id, a] : pred) {
             ids.push_back(id);
-            rows.push_back(fit(a, n));
+            rows.push_back(fit_length(a, n));
         }
         pred_audio = torch::stack(rows);
         if (have_gt_audio) gt_audio = gt.audio(all_indices(gt.size()));
@@ -156,7 +112,7 @@ EvalResult evaluate(const io::ClipDataset& gt, const std::map<std::string, torch
         std::vector<torch::Tensor> rows;
         for (int64_t i = 0; i < gt.size(); ++i) {
             ids.push_back(gt[i].id);
-            rows.push_back(fit(pred.at(gt[i].id), gt.n_samples()));
+            rows.push_back(fit_length(pred.at(gt[i].id), gt.n_samples()));
         }
         pred_audio = torch::stack(rows);
         gt_audio = gt.audio(all_indices(gt.size()));
@@ -233,13 +189,8 @@ EvalResult evaluate(const io::ClipDataset& gt, const std::map<std::string, torch
         tick();
         // --- DeSync ---------------------------------------------------------------------------------
         if (judges.sync && have_frames) {
-            auto logits = sync_logits_first_last(*judges.sync, gt.frames(all_indices(N)), pred_audio, options.batch_size);
-            const auto grid = judges.sync->grid();
-            metrics::DesyncOptions d;
-            d.grid_min = grid.front();
-            d.grid_max = grid.back();
-            d.num_classes = int64_t(grid.size());
-            auto offsets = metrics::offsets_from_logits(logits, d);  // [N, 2]
+            auto offsets = sync_offsets_first_last(*judges.sync, gt.frames(all_indices(N)), pred_audio,
+                                                   options.batch_size);  // [N, 2]
             r.metrics["desync"] = metrics::desync_score(offsets);
             r.counts["desync"] = N;
             for (int64_t i = 0; i < N; ++i) {
@@ -261,10 +212,10 @@ EvalResult evaluate(const io::ClipDataset& gt, const std::map<std::string, torch
         double av_sum = 0, p_sum = 0, rc_sum = 0, f_sum = 0, pesq_sum = 0;
         int64_t av_n = 0, av_fail = 0, on_n = 0, pesq_n = 0, pesq_fail = 0;
         for (int64_t i = 0; i < N; ++i) {
-            const auto truth = parse_truth(gt[i]);
+            const auto truth = parse_clip_truth(gt[i]);
             auto& pc = per_clip[ids[size_t(i)]];
             torch::Tensor a22;
-            if ((options.av_align && have_frames) || !truth.events.empty()) a22 = to_22k(pred_audio[i]);
+            if ((options.av_align && have_frames) || !truth.events.empty()) a22 = resample_16k_to_22k(pred_audio[i]);
             if (options.av_align && have_frames) {
                 try {
                     const double s = metrics::av_align(gt[i].frames, kJudgeFps, a22).score;
@@ -276,9 +227,7 @@ EvalResult evaluate(const io::ClipDataset& gt, const std::map<std::string, torch
                 }
             }
             if (!truth.events.empty()) {
-                auto est = metrics::onset_times(a22);
-                std::sort(est.begin(), est.end());
-                auto f = metrics::onset_f1(truth.events, est, {options.onset_window});
+                auto f = metrics::onset_f1(truth.events, clip_onsets(a22), {options.onset_window});
                 p_sum += f.precision;
                 rc_sum += f.recall;
                 f_sum += f.f1;
@@ -287,7 +236,7 @@ EvalResult evaluate(const io::ClipDataset& gt, const std::map<std::string, torch
             }
             if (options.pesq && truth.speech) {
                 try {
-                    const double m = metrics::pesq(to_vector(gt_audio[i]), to_vector(pred_audio[i]), kJudgeSampleRate,
+                    const double m = metrics::pesq(to_float_vector(gt_audio[i]), to_float_vector(pred_audio[i]), kJudgeSampleRate,
                                                    metrics::PesqMode::WB);
                     pesq_sum += m;
                     ++pesq_n;

@@ -5,6 +5,7 @@
 #include "v2a/core/error.h"
 #include "v2a/core/log.h"
 #include "v2a/io/checkpoint.h"
+#include "v2a/metrics/desync.h"
 
 namespace v2a::judge {
 
@@ -229,6 +230,17 @@ torch::Tensor sync_logits_first_last(SyncJudge& judge, const torch::Tensor& fram
         out.push_back(judge.offset_logits(torch::stack(fw), torch::stack(aw)).reshape({n, int64_t(starts.size()), -1}));
     }
     return torch::cat(out);
+}
+
+torch::Tensor sync_offsets_first_last(SyncJudge& judge, const torch::Tensor& frames, const torch::Tensor& audio,
+                                      int64_t batch) {
+    auto logits = sync_logits_first_last(judge, frames, audio, batch);
+    const auto grid = judge.grid();
+    metrics::DesyncOptions d;
+    d.grid_min = grid.front();
+    d.grid_max = grid.back();
+    d.num_classes = int64_t(grid.size());
+    return metrics::offsets_from_logits(logits, d);
 }
 
 // ---------------------------------------------------------------------------------------------

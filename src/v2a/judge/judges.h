@@ -62,6 +62,10 @@ std::pair<torch::Tensor, torch::Tensor> shifted_window(const torch::Tensor& fram
 /// Sync logits [N, W, K] of the first and last windows of each clip (frames [N, T, H, W, 3], audio [N, S]).
 torch::Tensor sync_logits_first_last(SyncJudge& judge, const torch::Tensor& frames, const torch::Tensor& audio,
                                      int64_t batch = 16);
+/// The judge's offsets (seconds, grid[argmax]) of those windows: [N, W] float64. DeSync is the mean
+/// of their absolute values (over windows, then clips).
+torch::Tensor sync_offsets_first_last(SyncJudge& judge, const torch::Tensor& frames, const torch::Tensor& audio,
+                                      int64_t batch = 16);
 
 // ---------------------------------------------------------------------------------------------
 // Judge quality

@@ -57,6 +57,21 @@ double kl_sigmoid(const torch::Tensor& pred_logits, const torch::Tensor& gt_logi
     return (p_gt * (log_gt - log_pred)).sum().item<double>() / static_cast<double>(pred.size(0));
 }
 
+torch::Tensor inception_kl_terms(const torch::Tensor& logits, const torch::Tensor& marginal) {
+    const auto x = checked_logits(logits, "inception_kl_terms", "input");
+    const auto p = torch::softmax(x, 1);
+    const auto log_p = torch::log_softmax(x, 1);
+    torch::Tensor log_q;
+    if (marginal.defined()) {
+        V2A_CHECK(marginal.dim() == 1 && marginal.size(0) == x.size(1), Data, "inception_kl_terms: marginal ",
+                  marginal.sizes(), " does not match ", x.size(1), " classes");
+        log_q = marginal.to(torch::kCPU, torch::kFloat64).log().unsqueeze(0);
+    } else {
+        log_q = p.mean(0, true).log();
+    }
+    return (p * (log_p - log_q)).sum(1);
+}
+
 InceptionScore inception_score(const torch::Tensor& logits, const InceptionOptions& options) {
     auto x = checked_logits(logits, "inception_score", "input");
     const int64_t n = x.size(0);
@@ -66,16 +81,11 @@ InceptionScore inception_score(const torch::Tensor& logits, const InceptionOptio
         const auto perm = NumpyRandomState(options.seed).permutation(n);
         x = x.index_select(0, torch::tensor(perm, torch::kLong));
     }
-    const auto p = torch::softmax(x, 1);
-    const auto log_p = torch::log_softmax(x, 1);
     std::vector<double> scores;
     for (int64_t k = 0; k < options.splits; ++k) {
         const int64_t begin = k * n / options.splits;
         const int64_t end = (k + 1) * n / options.splits;
-        const auto part = p.slice(0, begin, end);
-        const auto log_part = log_p.slice(0, begin, end);
-        const auto log_q = part.mean(0, true).log();
-        const double kl = (part * (log_part - log_q)).sum(1).mean().item<double>();
+        const double kl = inception_kl_terms(x.slice(0, begin, end)).mean().item<double>();
         scores.push_back(std::exp(kl));
     }
     InceptionScore out;

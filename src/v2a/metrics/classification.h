@@ -37,6 +37,11 @@ struct InceptionScore {
     double std = 0.0;  // population std (np.std, ddof 0) over the splits
 };
 
+/// Each clip's term of the Inception score: KL(p_i || q) = sum_c p_ic (log p_ic - log q_c), p_i =
+/// softmax(logits_i), float64 [N]. q = `marginal` [C] (probabilities) when given, else the mean of p
+/// over the N rows (as IS computes it within a split).
+torch::Tensor inception_kl_terms(const torch::Tensor& logits, const torch::Tensor& marginal = {});
+
 /// IS from logits [N, C] (softmax, float64): per split k (rows [k·N/S, (k+1)·N/S)),
 /// exp(mean_i KL(p_i ‖ mean p)). Needs N >= splits.
 InceptionScore inception_score(const torch::Tensor& logits, const InceptionOptions& options = {});
