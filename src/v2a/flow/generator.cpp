@@ -142,6 +142,35 @@ torch::Tensor V2AGeneratorImpl::sample(const model::ConditionFeatures& features,
                           torch::kFloat, callback);
 }
 
+torch::Tensor V2AGeneratorImpl::sample_from(const model::ConditionFeatures& features, const torch::Tensor& x0,
+                                             const EulerSamplerOptions& options,
+                                             const std::vector<std::string>& negative, const StepCallback& callback) {
+    const int64_t batch = features.batch_size();
+    V2A_CHECK(x0.dim() == 3 && x0.size(0) == batch && x0.size(1) == net->latent_seq_len() &&
+                  x0.size(2) == config_.network.latent_dim,
+              Usage, "generator: start noise must be [", batch, ", ", net->latent_seq_len(), ", ",
+              config_.network.latent_dim, "], got ", x0.sizes());
+    GeneratorVelocity field(V2AGenerator(std::static_pointer_cast<V2AGeneratorImpl>(shared_from_this())),
+                            features, null_features(batch, negative));
+    return EulerSampler(options).integrate(field, x0, callback);
+}
+
+uint64_t noise_seed(const std::string& clip_id, uint64_t seed) {
+    uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : clip_id) h = (h ^ c) * 1099511628211ULL;
+    return h ^ (seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL);
+}
+
+torch::Tensor seeded_noise(const std::vector<uint64_t>& seeds, int64_t tokens, int64_t channels) {
+    V2A_CHECK(!seeds.empty(), Usage, "seeded noise: no seeds");
+    std::vector<torch::Tensor> rows;
+    for (uint64_t s : seeds) {
+        auto g = cpu_generator(s);
+        rows.push_back(randn_from({tokens, channels}, g, torch::kFloat));
+    }
+    return torch::stack(rows);
+}
+
 GeneratorVelocity::GeneratorVelocity(V2AGenerator generator, const model::ConditionFeatures& f,
                                      const model::ConditionFeatures& null_f)
     : generator_(std::move(generator)) {

@@ -67,6 +67,11 @@ public:
                          torch::Generator& generator, const std::vector<std::string>& negative = {},
                          const StepCallback& callback = {});
 
+    /// The same from given start noise x0 [B, N, C] (row-wise reproducible: see seeded_noise).
+    torch::Tensor sample_from(const model::ConditionFeatures& features, const torch::Tensor& x0,
+                              const EulerSamplerOptions& options, const std::vector<std::string>& negative = {},
+                              const StepCallback& callback = {});
+
     /// Changes the clip duration (sequence lengths and RoPE tables).
     void set_duration(double seconds);
     double duration() const { return config_.duration; }
@@ -91,6 +96,12 @@ private:
     V2AGenerator generator_;
     model::PreprocessedConditions cond_, uncond_, both_;
 };
+
+/// Start noise [B, tokens, channels]: row b drawn from its own generator seeded with noise_seed(seeds[b]),
+/// so a sample is reproducible from (clip, seed) alone, whatever batch it was drawn in.
+torch::Tensor seeded_noise(const std::vector<uint64_t>& seeds, int64_t tokens, int64_t channels);
+/// The noise seed of sample `seed` of a clip: FNV-1a of the id mixed with the seed.
+uint64_t noise_seed(const std::string& clip_id, uint64_t seed);
 
 /// Loads a generator written by save_generator / the SFT trainer (eval mode).
 V2AGenerator load_generator(const std::filesystem::path& path);

@@ -39,4 +39,28 @@ torch::Tensor Pipeline::generate(const torch::Tensor& frames_25fps, const std::v
     return latents_to_audio(sample_latents(frames_25fps, captions, options, callback));
 }
 
+torch::Tensor Pipeline::sample_latents_seeded(const torch::Tensor& frames_25fps, const std::vector<std::string>& captions,
+                                              const std::vector<uint64_t>& noise_seeds, const GenerateOptions& options,
+                                              const StepCallback& callback) {
+    torch::NoGradGuard no_grad;
+    generator_->eval();
+    V2A_CHECK(noise_seeds.size() == captions.size(), Usage, "generate: ", noise_seeds.size(), " seeds for ",
+              captions.size(), " clips");
+    auto features = generator_->encode(frames_25fps, captions);
+    auto x0 = seeded_noise(noise_seeds, generator_->net->latent_seq_len(), generator_->config().network.latent_dim);
+    return generator_->sample_from(features, x0, options.sampler, options.negative, callback);
+}
+
+torch::Tensor Pipeline::audio_to_latents(const torch::Tensor& wav) {
+    torch::NoGradGuard no_grad;
+    V2A_CHECK(wav.dim() == 2 && wav.size(0) >= 1, Usage, "audio_to_latents: expected [B, S], got ", wav.sizes());
+    audio::MelSpectrogram mel;
+    auto mels = mel(wav.to(torch::kFloat));
+    mels = mels.narrow(2, 0, mels.size(2) - mels.size(2) % 2);
+    auto z = vae_->encode(mels).mean.transpose(1, 2);  // [B, N, C]
+    const int64_t n = generator_->net->latent_seq_len();
+    V2A_CHECK(z.size(1) >= n, Data, "audio_to_latents: ", z.size(1), " latent frames, the generator needs ", n);
+    return generator_->net->normalize(z.narrow(1, 0, n).contiguous());
+}
+
 }  // namespace v2a::flow

@@ -30,6 +30,13 @@ public:
     /// Samples normalised latents for a batch (frames may be undefined: text-to-audio).
     torch::Tensor sample_latents(const torch::Tensor& frames_25fps, const std::vector<std::string>& captions,
                                  const GenerateOptions& options, const StepCallback& callback = {});
+    /// Latents from per-row noise seeds (see seeded_noise): row b starts from seeded_noise({seeds[b]}).
+    torch::Tensor sample_latents_seeded(const torch::Tensor& frames_25fps, const std::vector<std::string>& captions,
+                                        const std::vector<uint64_t>& noise_seeds, const GenerateOptions& options,
+                                        const StepCallback& callback = {});
+    /// Waveforms [B, S] -> normalised latents [B, N, C] (VAE posterior mean): rated audio files
+    /// become DPO training pairs this way.
+    torch::Tensor audio_to_latents(const torch::Tensor& wav);
     /// sample_latents + latents_to_audio.
     torch::Tensor generate(const torch::Tensor& frames_25fps, const std::vector<std::string>& captions,
                            const GenerateOptions& options, const StepCallback& callback = {});

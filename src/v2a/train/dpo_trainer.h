@@ -1,0 +1,67 @@
+// `v2a dpo`: curriculum Flow-DPO of a pretrained (SFT) V2A generator on preference pairs
+// (V2A-DPO), or on rule-based temporally distorted negatives (SyncDPO).
+//
+// Per step, for B pairs (x1_w, x1_l, video, caption): one noise x0 and one logit-normal t per pair,
+// SHARED by winner and loser; policy and frozen reference (the SFT model, no grad) predict the
+// velocity on [winners; losers] with the same conditions; e = per-sample mean squared velocity
+// error; z = -(beta/2)[(e_th_w - e_ref_w) - (e_th_l - e_ref_l)], loss = softplus(-z) (flow/dpo.h).
+// `draws` > 1 averages several (x0, t) per pair in one step (flow_grpo accumulates 39).
+//
+// Curriculum (V2A-DPO): stage 1 = pairs with complexity c > tau, stage 2 = the rest (human pairs,
+// c = 0, included); stage 1 gets a share of the steps proportional to its pairs unless told.
+// SyncDPO: winners are ground-truth latents of the training clips, losers their distortions
+// (pairs/rule_based.h), the difficulty band advancing coarse -> subtle over the run.
+// Logged: loss, implicit accuracy (z > 0), mean z, the four errors, chosen/rejected rewards, the
+// stage; validation: the held-out flow-matching loss on real clips (drift from the data).
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include "v2a/io/clip_dataset.h"
+#include "v2a/pairs/pair_store.h"
+
+namespace v2a::train {
+
+enum class DpoPairSource { Pairs, SyncDpo };
+
+struct DpoOptions {
+    std::filesystem::path init;          // the SFT generator: policy initialisation and frozen reference
+    std::filesystem::path vae_path;      // VAE of the generator (held-out loss; SyncDPO ground-truth latents)
+    DpoPairSource source = DpoPairSource::Pairs;
+    double beta = 2000.0;                // per-element-mean calibrated (see docs/DPO.md for the scaling)
+    double lr = 1e-5;
+    int64_t steps = 400;
+    int64_t batch_size = 8;              // pairs per step
+    int64_t warmup = 40;
+    int draws = 1;                       // (noise, t) draws per pair per step
+    double tau = 0.7;                    // curriculum threshold on complexity
+    bool curriculum = true;              // false: every pair mixed from the start
+    bool cumulative = false;             // stage 2 keeps the easy pairs
+    double stage1_fraction = -1.0;       // < 0: proportional to stage 1's share of pairs
+    int syncdpo_stages = 3;
+    double sft_weight = 0.0;             // + sft_weight * flow loss of the winners (off by default)
+    double ema_decay = 0.0;              // <= 0: export the raw weights
+    uint64_t seed = 0;
+    bool resume = false;
+    int64_t log_every = 10;
+    int64_t checkpoint_every = 100;
+    int64_t val_every = 100;
+    std::filesystem::path run_dir;
+    int64_t stop_after = -1;             // testing aid: return after this many updates (as if killed)
+};
+
+struct DpoResult {
+    std::filesystem::path model_path;    // <run>/generator.safetensors
+    double heldout_loss_init = 0.0;      // the reference's held-out flow-matching loss
+    double heldout_loss = 0.0;           // the tuned model's
+    double final_accuracy = 0.0;         // implicit accuracy over the last log window
+    double seconds = 0.0;
+    double samples_per_second = 0.0;     // pairs / s
+};
+
+/// `pairs` may be null for SyncDPO. `conditions` holds the videos the pairs refer to (by clip id;
+/// for SyncDPO also their audio), `val` real held-out clips for the drift measure.
+DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditions, const io::ClipDataset& val,
+                    const DpoOptions& options);
+
+}  // namespace v2a::train
