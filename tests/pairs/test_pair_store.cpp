@@ -105,10 +105,11 @@ TEST(PairStoreTest, BadDirectoriesAndFilesNameTheProblem) {
 TEST(StarRankingTest, WinnerIsBestOnSemanticPlusTemporalLoserWorst) {
     // Columns: ib, clap, desync, quality, pesq. Candidate 2 is aligned (high ib, low desync);
     // candidate 0 is poor on both.
-    auto raw = torch::tensor({0.1, 0.2, 0.9, 0.0, NAN,    //
-                              0.3, 0.3, 0.5, 0.0, NAN,    //
-                              0.8, 0.6, 0.0, 0.0, NAN,    //
-                              0.4, 0.4, 0.4, 0.0, NAN},
+    const double nan = std::nan("");
+    auto raw = torch::tensor({0.1, 0.2, 0.9, 0.0, nan,    //
+                              0.3, 0.3, 0.5, 0.0, nan,    //
+                              0.8, 0.6, 0.0, 0.0, nan,    //
+                              0.4, 0.4, 0.4, 0.0, nan},
                              torch::kDouble)
                    .reshape({4, 5});
     auto s = select_star_pair(raw);
