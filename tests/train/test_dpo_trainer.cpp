@@ -6,6 +6,7 @@
 
 #include "support/expect_error.h"
 #include "support/temp_dir.h"
+#include "v2a/audio/vae.h"
 #include "v2a/core/jsonl.h"
 #include "v2a/flow/generator.h"
 #include "v2a/io/checkpoint.h"
