@@ -45,10 +45,11 @@ std::vector<double> clip_onsets(const torch::Tensor& audio22k) {
     return est;
 }
 
-torch::Tensor fit_length(const torch::Tensor& audio, int64_t n) {
-    if (audio.size(0) == n) return audio;
-    if (audio.size(0) > n) return audio.narrow(0, 0, n);
-    return torch::cat({audio, torch::zeros({n - audio.size(0)}, audio.options())});
+torch::Tensor crop_or_pad(const torch::Tensor& audio, int64_t n) {
+    const int64_t s = audio.size(-1);
+    if (s == n) return audio;
+    if (s > n) return audio.narrow(-1, 0, n);
+    return torch::constant_pad_nd(audio, {0, n - s});
 }
 
 std::vector<float> to_float_vector(const torch::Tensor& t) {

@@ -25,8 +25,8 @@ torch::Tensor resample_16k_to_22k(const torch::Tensor& audio16k);
 /// that eval's onset F1 (metrics::onset_f1 against the event times, +-100 ms) is computed on.
 std::vector<double> clip_onsets(const torch::Tensor& audio22k);
 
-/// audio [S] cropped or zero-padded to n samples.
-torch::Tensor fit_length(const torch::Tensor& audio, int64_t n);
+/// audio [S] or [B, S] cropped or zero-padded to n samples (last dimension).
+torch::Tensor crop_or_pad(const torch::Tensor& audio, int64_t n);
 /// A float32 copy of any tensor's values (row-major).
 std::vector<float> to_float_vector(const torch::Tensor& t);
 

@@ -84,7 +84,7 @@ EvalResult evaluate(const io::ClipDataset& gt, const std::map<std::string, torch
         if (have_gt_audio) n = gt.n_samples();
         for (const auto& [id, a] : pred) {
             ids.push_back(id);
-            rows.push_back(fit_length(a, n));
+            rows.push_back(crop_or_pad(a, n));
         }
         pred_audio = torch::stack(rows);
         if (have_gt_audio) gt_audio = gt.audio(all_indices(gt.size()));
@@ -112,7 +112,7 @@ EvalResult evaluate(const io::ClipDataset& gt, const std::map<std::string, torch
         std::vector<torch::Tensor> rows;
         for (int64_t i = 0; i < gt.size(); ++i) {
             ids.push_back(gt[i].id);
-            rows.push_back(fit_length(pred.at(gt[i].id), gt.n_samples()));
+            rows.push_back(crop_or_pad(pred.at(gt[i].id), gt.n_samples()));
         }
         pred_audio = torch::stack(rows);
         gt_audio = gt.audio(all_indices(gt.size()));

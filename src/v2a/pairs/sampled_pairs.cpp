@@ -5,6 +5,7 @@
 #include <map>
 
 #include "v2a/core/error.h"
+#include "v2a/judge/clip_measures.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/log.h"
 #include "v2a/core/progress.h"
@@ -46,11 +47,6 @@ std::vector<double> column(const torch::Tensor& raw, int64_t c) {
 
 bool is_speech(const io::ClipItem& item) { return item.label == "speech"; }
 
-// Crops or zero-pads [B, S'] audio to S samples (generated length can differ by a hop).
-torch::Tensor fit_length(const torch::Tensor& audio, int64_t samples) {
-    if (audio.size(1) >= samples) return audio.narrow(1, 0, samples).contiguous();
-    return torch::constant_pad_nd(audio, {0, samples - audio.size(1)});
-}
 
 }  // namespace
 
@@ -126,7 +122,7 @@ nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer&
         score::ScoreInputs in;
         in.frames = videos.frames(rows);
         const auto latents = pipeline.sample_latents_seeded(in.frames, captions, noise, o.generate);
-        in.audio = fit_length(pipeline.latents_to_audio(latents), videos.n_samples());
+        in.audio = judge::crop_or_pad(pipeline.latents_to_audio(latents), videos.n_samples());
         in.captions = captions;
         in.reference_audio = videos.audio(rows);
         in.is_speech = speech;
@@ -243,7 +239,7 @@ nlohmann::json build_human_pairs(flow::Pipeline& pipeline, const io::ClipDataset
                 V2A_CHECK(a.sample_rate == clips.options().sample_rate, Data, s->audio.string(), ": sample rate ",
                           a.sample_rate, " Hz, expected ", clips.options().sample_rate);
                 auto t = torch::from_blob(a.samples.data(), {1, int64_t(a.samples.size())}, torch::kFloat).clone();
-                wavs.push_back(fit_length(t, clips.n_samples()));
+                wavs.push_back(judge::crop_or_pad(t, clips.n_samples()));
             }
             const auto z = pipeline.audio_to_latents(torch::cat(wavs));
             PairRecord r;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "v2a/core/error.h"
+#include "v2a/judge/clip_measures.h"
 #include "v2a/core/log.h"
 #include "v2a/flow/generator.h"
 #include "v2a/flow/pipeline.h"
@@ -15,11 +16,6 @@
 namespace v2a::train {
 
 namespace {
-
-torch::Tensor fit_length(const torch::Tensor& audio, int64_t samples) {
-    if (audio.size(1) >= samples) return audio.narrow(1, 0, samples).contiguous();
-    return torch::constant_pad_nd(audio, {0, samples - audio.size(1)});
-}
 
 // (r - mean) / (std + 1e-4) within each group of k consecutive rows, clipped.
 torch::Tensor group_advantages(const torch::Tensor& rewards, int64_t k, double clip) {
@@ -106,7 +102,7 @@ DdpoResult train_ddpo(const io::ClipDataset& videos, const io::ClipDataset& val,
                 traj = sde.sample(field, b, policy->net->latent_seq_len(), policy->config().network.latent_dim, rng);
                 score::ScoreInputs in;
                 in.frames = frames;
-                in.audio = fit_length(pipeline.latents_to_audio(traj.final_sample()), videos.n_samples());
+                in.audio = judge::crop_or_pad(pipeline.latents_to_audio(traj.final_sample()), videos.n_samples());
                 in.captions = captions;
                 in.reference_audio = videos.audio(rows);
                 for (int64_t r : rows) in.is_speech.push_back(videos[r].label == "speech");
