@@ -1,7 +1,11 @@
-// `v2a demo`: the README's main job, a quick end-to-end run on the embedded default config:
-// synth a small benchmark -> train the VAE -> train the generator briefly -> generate audio for the
-// test clips -> measure how well generated onsets follow the video's events -> mux one example.
-// (As the project grows this gains judges, AudioScore, pairs and Flow-DPO: see docs/ARCHITECTURE.md.)
+// `v2a demo`: the README's main job, the whole V2A-DPO loop at demo scale on the embedded default
+// config, with progress throughout:
+//   synth a small benchmark -> VAE -> generator (SFT) -> stand-in judges -> SIMULATED ratings of
+//   generated samples -> AudioScore -> preference pairs -> curriculum Flow-DPO -> base vs DPO on the
+//   test split (judge metrics, AudioScore P(Good), the simulated annotator, onset F1) -> one muxed
+//   example. Every stage writes its usual files under --out, so any step can be inspected or rerun
+//   with the corresponding verb. Demo-scale numbers say that the loop runs, not what it achieves:
+//   docs/RESULTS.md has the measured runs.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -10,11 +14,17 @@
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/log.h"
+#include "v2a/flow/generator.h"
 #include "v2a/flow/pipeline.h"
 #include "v2a/io/media.h"
-#include "v2a/metrics/events.h"
-#include "v2a/metrics/onset.h"
+#include "v2a/judge/clip_measures.h"
+#include "v2a/judge/evaluate.h"
+#include "v2a/judge/train_judges.h"
+#include "v2a/pairs/sampled_pairs.h"
+#include "v2a/score/audioscore_fit.h"
+#include "v2a/score/simulated_annotator.h"
 #include "v2a/synth/dataset.h"
+#include "v2a/train/dpo_trainer.h"
 #include "v2a/train/sft_trainer.h"
 #include "v2a/train/vae_trainer.h"
 #include "verbs.h"
@@ -24,46 +34,89 @@ namespace {
 
 struct DemoArgs {
     std::string out = "runs/demo";
-    int64_t n_train = 64, n_val = 8, n_test = 8;
-    int64_t vae_steps = 300, gen_steps = 120;
+    int64_t n_train = 64, n_val = 8, n_test = 16;
+    int64_t vae_steps = 300, gen_steps = 150, judge_steps = 150;
     int64_t batch = 8;
-    int steps = 25;
+    int steps = 10;                 // Euler steps for every sampling in the demo
     double cfg = 4.5;
+    int64_t rate_videos = 24;       // train videos whose samples the simulated annotator rates
+    int rate_k = 4;                 // samples per rated video
+    int pair_k = 4;                 // candidates per video for the pairs
+    int64_t dpo_steps = 60;
+    double beta = 2000, dpo_lr = 2e-5;
     uint64_t seed = 0;
 };
 
-// Times (s) of the sounding events of a benchmark clip (main and second source, not distractors).
-std::vector<double> sounding_event_times(const std::string& truth_json) {
-    std::vector<double> times;
-    auto truth = nlohmann::json::parse(truth_json);
-    for (const auto& source : truth.at("sources")) {
-        if (!source.value("sounding", true)) continue;
-        for (const auto& e : source.at("events")) times.push_back(e.at("time").get<double>());
-    }
-    std::sort(times.begin(), times.end());
-    return times;
+std::vector<int64_t> range(int64_t n) {
+    std::vector<int64_t> r(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) r[size_t(i)] = i;
+    return r;
 }
 
-// Onset F1 (+-100 ms) of each waveform [B, S] against its clip's events, averaged.
-double mean_onset_f1(const torch::Tensor& wavs, const io::ClipDataset& clips, const std::vector<int64_t>& truth_of) {
-    metrics::OnsetStrengthOptions o;
-    o.sr = 16000;
-    o.n_fft = 1024;
-    o.hop_length = 256;
-    o.n_mels = 80;
-    double total = 0;
-    for (int64_t i = 0; i < wavs.size(0); ++i) {
-        auto reference = sounding_event_times(clips[truth_of[size_t(i)]].truth_json);
-        auto estimated = metrics::onset_times(wavs[i].to(torch::kFloat64), o);
-        total += metrics::onset_f1(reference, estimated).f1;
+// Audio [rows.size(), S] for clips `rows` with per-sample seeds, in batches of 8.
+torch::Tensor generate_rows(flow::Pipeline& p, const io::ClipDataset& clips, const std::vector<int64_t>& rows,
+                            const std::vector<uint64_t>& seeds, const flow::GenerateOptions& options) {
+    std::vector<torch::Tensor> parts;
+    for (size_t s = 0; s < rows.size(); s += 8) {
+        std::vector<int64_t> r(rows.begin() + long(s), rows.begin() + long(std::min(rows.size(), s + 8)));
+        std::vector<uint64_t> noise;
+        for (size_t i = s; i < s + r.size(); ++i) noise.push_back(flow::noise_seed(clips[rows[i]].id, seeds[i]));
+        auto z = p.sample_latents_seeded(clips.frames(r), clips.captions(r), noise, options);
+        parts.push_back(judge::crop_or_pad(p.latents_to_audio(z), clips.n_samples()));
     }
-    return total / double(wavs.size(0));
+    return torch::cat(parts);
+}
+
+void write_wav(const std::filesystem::path& path, const torch::Tensor& wav, int rate) {
+    io::Audio a;
+    a.sample_rate = rate;
+    auto c = wav.contiguous().to(torch::kFloat);
+    a.samples.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    io::write_audio_file(path, a);
+}
+
+struct SystemScores {
+    judge::EvalResult eval;
+    double p_good = 0, sim_quality = 0, sim_good = 0, sim_bad = 0;
+};
+
+SystemScores score_system(flow::Pipeline& pipeline, const io::ClipDataset& test, score::AudioScorer& scorer,
+                          const score::SimulatedAnnotator& annotator, uint64_t seed,
+                          const flow::GenerateOptions& options) {
+    const auto rows = range(test.size());
+    const auto audio = generate_rows(pipeline, test, rows, std::vector<uint64_t>(rows.size(), seed), options);
+    SystemScores s;
+    std::map<std::string, torch::Tensor> pred;
+    for (int64_t i = 0; i < test.size(); ++i) pred[test[i].id] = audio[i];
+    judge::EvalOptions eo;
+    eo.allow_silent = true;
+    eo.per_clip = false;
+    s.eval = judge::evaluate(test, pred, scorer.judges(), eo);
+    score::ScoreInputs in;
+    in.frames = test.frames(rows);
+    in.audio = audio;
+    in.captions = test.captions(rows);
+    in.reference_audio = test.audio(rows);
+    for (int64_t r : rows) in.is_speech.push_back(test[r].label == "speech");
+    s.p_good = scorer.probabilities(in).select(1, 0).mean().item<double>();
+    for (int64_t i = 0; i < test.size(); ++i) {
+        auto r = annotator.rate(audio[i], test[i], test[i].id + "__eval");
+        s.sim_quality += r.quality / double(test.size());
+        s.sim_good += (r.noiseless == score::Rating::Good) / double(test.size());
+        s.sim_bad += (r.noiseless == score::Rating::Bad) / double(test.size());
+    }
+    return s;
 }
 
 void run(const DemoArgs& a) {
     const std::filesystem::path root = a.out;
     const auto start = std::chrono::steady_clock::now();
-    // 1. The benchmark.
+    auto stage = [&](const char* what) {
+        const double m = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
+        std::printf("\n== demo [%4.1f min] %s ==\n", m, what);
+        std::fflush(stdout);
+    };
+    stage("1/8 benchmark (v2a synth)");
     synth::DatasetOptions so;
     so.out = root / "data";
     so.n_train = a.n_train;
@@ -71,10 +124,8 @@ void run(const DemoArgs& a) {
     so.n_test = a.n_test;
     so.seed = a.seed;
     auto summary = synth::write_dataset(so);
-    std::printf("demo: benchmark %s: %lld clips of %.0f s, %s classes\n", so.out.c_str(),
-                (long long)summary.value("clips", 0), so.config.seconds,
-                std::to_string(summary.at("classes").size()).c_str());
-
+    std::printf("demo: %s: %lld clips of %.0f s, %zu classes\n", so.out.c_str(), (long long)summary.value("clips", 0),
+                so.config.seconds, summary.at("classes").size());
     DataArgs data;
     data.manifest = (so.out / "manifest.csv").string();
     data.frame_size = 64;
@@ -82,13 +133,15 @@ void run(const DemoArgs& a) {
     auto val = data.load(io::Split::Val, true, true, "demo");
     auto test = data.load(io::Split::Test, true, true, "demo");
 
-    // 2. VAE, 3. generator.
+    stage("2/8 VAE (v2a train-vae)");
     train::VaeTrainOptions vo;
     vo.steps = a.vae_steps;
     vo.run_dir = root / "vae";
     vo.seed = a.seed;
     vo.checkpoint_every = 0;
     auto vae = train::train_vae(train, val, vo);
+
+    stage("3/8 generator, supervised flow matching (v2a train)");
     train::SftOptions go;
     go.vae_path = vae.model_path;
     go.steps = a.gen_steps;
@@ -101,62 +154,175 @@ void run(const DemoArgs& a) {
     go.val_every = std::max<int64_t>(1, a.gen_steps / 3);
     auto gen = train::train_generator(train, val, go);
 
-    // 4. Generate for the test clips: with their own video, and with the videos shuffled.
-    auto pipeline = flow::Pipeline::load(gen.model_path, vae.model_path);
-    flow::GenerateOptions options;
-    options.sampler.steps = a.steps;
-    options.sampler.cfg_strength = a.cfg;
-    options.seed = a.seed + 1;
-    std::vector<int64_t> rows(size_t(test.size())), shuffled(size_t(test.size()));
-    for (int64_t i = 0; i < test.size(); ++i) {
-        rows[size_t(i)] = i;
-        shuffled[size_t(i)] = (i + 1) % test.size();
-    }
-    V2A_LOG_INFO("demo: generating %lld test clips (%d Euler steps, CFG %.1f)", (long long)test.size(), a.steps,
-                 a.cfg);
-    auto generated = pipeline.generate(test.frames(rows), test.captions(rows), options);
-    auto mismatched = pipeline.generate(test.frames(shuffled), test.captions(shuffled), options);
-    const double f1_gt = mean_onset_f1(test.audio(rows), test, rows);
-    const double f1_gen = mean_onset_f1(generated, test, rows);
-    const double f1_shuffled = mean_onset_f1(mismatched, test, rows);
+    stage("4/8 stand-in judges on ground truth (v2a train-judges)");
+    judge::JudgeTrainOptions jo;
+    jo.out = root / "judges";
+    for (const auto& k : judge::judge_kinds()) jo.steps[k] = a.judge_steps;
+    jo.seed = a.seed;
+    jo.data = data.manifest;
+    judge::train_judges(train, val, test, jo);
+    auto judges = judge::load_judges(jo.out);
 
-    // 5. One example muxed with its video, as MMAudio's demo writes it.
+    stage("5/8 SIMULATED ratings of generated samples -> AudioScore (v2a audioscore train)");
+    auto pipeline = flow::Pipeline::load(gen.model_path, vae.model_path);
+    flow::GenerateOptions gopt;
+    gopt.sampler.steps = a.steps;
+    gopt.sampler.cfg_strength = a.cfg;
+    std::vector<int64_t> rate_rows;
+    std::vector<uint64_t> rate_seeds;
+    for (int64_t v = 0; v < std::min(a.rate_videos, train.size()); ++v) {
+        for (int k = 0; k < a.rate_k; ++k) rate_rows.push_back(v), rate_seeds.push_back(1000 + uint64_t(k));
+    }
+    const auto rated_audio = generate_rows(pipeline, train, rate_rows, rate_seeds, gopt);
+    const score::SimulatedAnnotator annotator;  // SIMULATED: stands in for the paper's human raters
+    std::vector<score::SampleRecord> samples;
+    std::vector<score::LabelRecord> labels;
+    std::vector<score::Rating> ratings;
+    fs::ensure_dir(root / "ratings");
+    for (size_t i = 0; i < rate_rows.size(); ++i) {
+        const auto& item = train[rate_rows[i]];
+        score::SampleRecord s{score::sample_id(item.id, rate_seeds[i]), item.id, rate_seeds[i], {}};
+        s.audio = root / "ratings" / (s.sample_id + ".wav");
+        write_wav(s.audio, rated_audio[int64_t(i)], pipeline.sample_rate());
+        auto r = annotator.rate(rated_audio[int64_t(i)], item, s.sample_id);
+        labels.push_back({s.sample_id, r.rating, annotator.options().annotator});
+        ratings.push_back(r.rating);
+        samples.push_back(s);
+    }
+    score::write_samples(root / "ratings" / "samples.csv", samples);
+    score::write_labels(root / "ratings" / "labels.csv", labels);
+    score::ScoreInputs rin;
+    rin.frames = train.frames(rate_rows);
+    rin.audio = rated_audio;
+    rin.captions = train.captions(rate_rows);
+    rin.reference_audio = train.audio(rate_rows);
+    for (int64_t r : rate_rows) rin.is_speech.push_back(train[r].label == "speech");
+    const auto marginal =
+        torch::softmax(judge::classify_batched(*judges.cnn, rated_audio).logits.to(torch::kDouble), 1).mean(0);
+    const auto raw = score::compute_raw_scores(judges, rin, marginal);
+    const auto targets = score::rating_targets(ratings);
+    // Fit on the first 3/4 of the rated videos, hold out the rest (split by video).
+    const int64_t n_fit = int64_t(rate_rows.size()) * 3 / 4 / a.rate_k * a.rate_k;
+    auto fit = score::fit_audioscore(raw.narrow(0, 0, n_fit), targets.narrow(0, 0, n_fit), {}, marginal,
+                                     judges.cnn->classes());
+    auto held = score::evaluate_audioscore(fit.model, raw.narrow(0, n_fit, raw.size(0) - n_fit),
+                                           targets.narrow(0, n_fit, raw.size(0) - n_fit));
+    const auto audioscore_path = root / "audioscore.safetensors";
+    score::save_audioscore(audioscore_path, fit.model);
+    int64_t counts[3] = {0, 0, 0};
+    for (auto r : ratings) ++counts[int(r)];
+    std::printf("demo: %zu SIMULATED ratings (good %lld / medium %lld / bad %lld); AudioScore held-out accuracy %.3f, "
+                "ECE %.3f on %lld samples\n",
+                ratings.size(), (long long)counts[0], (long long)counts[1], (long long)counts[2], held.accuracy,
+                held.calibration.ece, (long long)held.n);
+
+    stage("6/8 preference pairs from K samples per video (v2a pairs)");
+    score::AudioScorer scorer(judges, fit.model);
+    pairs::SampledPairOptions po;
+    po.samples_per_video = a.pair_k;
+    po.seed = a.seed + 7;
+    po.generate = gopt;
+    auto ps = pairs::build_sampled_pairs(pipeline, scorer, train, root / "pairs", po);
+    auto set = pairs::PairSet::load(root / "pairs");
+    std::printf("demo: %s\n", set.summary().dump().c_str());
+
+    stage("7/8 curriculum Flow-DPO (v2a dpo)");
+    train::DpoOptions dpo;
+    dpo.init = gen.model_path;
+    dpo.vae_path = vae.model_path;
+    dpo.run_dir = root / "dpo";
+    dpo.steps = a.dpo_steps;
+    dpo.batch_size = std::min<int64_t>(8, set.size());
+    dpo.beta = a.beta;
+    dpo.lr = a.dpo_lr;
+    dpo.warmup = a.dpo_steps / 10;
+    dpo.checkpoint_every = 0;
+    dpo.val_every = std::max<int64_t>(1, a.dpo_steps / 2);
+    dpo.seed = a.seed;
+    auto tuned = train::train_dpo(&set, train, val, dpo);
+
+    stage("8/8 base vs DPO on the test split (v2a eval)");
+    const uint64_t eval_seed = 42;
+    auto base = score_system(pipeline, test, scorer, annotator, eval_seed, gopt);
+    auto dpo_pipeline = flow::Pipeline::load(tuned.model_path, vae.model_path);
+    auto aligned = score_system(dpo_pipeline, test, scorer, annotator, eval_seed, gopt);
+
+    // One example muxed with its video, as MMAudio's demo writes it.
+    const auto example_audio = generate_rows(dpo_pipeline, test, {0}, {eval_seed}, gopt);
     io::Audio example;
-    example.sample_rate = pipeline.sample_rate();
-    auto first = generated[0].contiguous();
+    example.sample_rate = dpo_pipeline.sample_rate();
+    auto first = example_audio[0].contiguous();
     example.samples.assign(first.data_ptr<float>(), first.data_ptr<float>() + first.numel());
     const auto example_path = root / "example.mp4";
     io::mux_audio_into_video(test[0].video, example, example_path);
 
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60;
-    std::printf("\n== v2a demo (%.1f min) ==\n", minutes);
-    std::printf("  VAE validation L1 (log10 mel)           %.4f\n", vae.val_l1);
-    std::printf("  generator held-out flow-matching loss  %.4f  (%lld steps, %.2f samples/s)\n", gen.heldout_loss,
-                (long long)a.gen_steps, gen.samples_per_second);
-    std::printf("  onset F1 (+-100 ms) vs ground-truth events, %lld test clips:\n", (long long)test.size());
-    std::printf("    ground-truth audio                   %.3f\n", f1_gt);
-    std::printf("    generated, own video                 %.3f\n", f1_gen);
-    std::printf("    generated, shuffled video            %.3f\n", f1_shuffled);
-    std::printf("  example: %s (video + generated audio)\n", example_path.c_str());
-    std::printf("  runs: %s/{vae,generator} (metrics.jsonl, loss.png)\n", root.c_str());
-    nlohmann::json result = {{"minutes", minutes},           {"vae_val_l1", vae.val_l1},
-                             {"heldout_flow_loss", gen.heldout_loss}, {"onset_f1_gt", f1_gt},
-                             {"onset_f1_generated", f1_gen}, {"onset_f1_shuffled", f1_shuffled},
-                             {"train_clips", a.n_train},    {"generator_steps", a.gen_steps}};
+    auto metric = [](const SystemScores& s, const std::string& k) {
+        auto it = s.eval.metrics.find(k);
+        return it == s.eval.metrics.end() ? std::nan("") : it->second;
+    };
+    struct Row {
+        const char* name;
+        std::string key;
+        const char* better;
+    };
+    const std::vector<Row> rows{{"IB-score (x100)", "ib_score", "higher"},  {"DeSync (s)", "desync", "lower"},
+                                {"KL (PANNs role)", "kl_cnn", "lower"},      {"IS (PANNs role)", "is_cnn", "higher"},
+                                {"FD (PANNs role)", "fd_cnn", "lower"},      {"CLAP", "clap", "higher"},
+                                {"onset F1 (+-100 ms)", "onset_f1", "higher"}, {"AV-Align", "av_align", "higher"}};
+    std::printf("\n== v2a demo: base (SFT) vs curriculum Flow-DPO, %lld test clips, %.1f min ==\n",
+                (long long)test.size(), minutes);
+    std::printf("  (stand-in judges and a SIMULATED annotator trained/defined on a %lld-clip benchmark: the table\n"
+                "   shows the loop runs end to end; docs/RESULTS.md has measured runs)\n",
+                (long long)a.n_train);
+    std::printf("  %-28s %10s %10s   %s\n", "metric", "base", "DPO", "better");
+    nlohmann::json table = nlohmann::json::object();
+    for (const auto& r : rows) {
+        const double b = metric(base, r.key), d = metric(aligned, r.key);
+        std::printf("  %-28s %10.4f %10.4f   %s\n", r.name, b, d, r.better);
+        table[r.key] = {{"base", b}, {"dpo", d}};
+    }
+    std::printf("  %-28s %10.4f %10.4f   higher\n", "AudioScore P(Good)", base.p_good, aligned.p_good);
+    std::printf("  %-28s %10.4f %10.4f   higher\n", "SIMULATED annotator quality", base.sim_quality,
+                aligned.sim_quality);
+    std::printf("  %-28s %10.4f %10.4f   higher\n", "SIMULATED share Good", base.sim_good, aligned.sim_good);
+    std::printf("  %-28s %10.4f %10.4f   lower\n", "held-out flow-matching loss", tuned.heldout_loss_init,
+                tuned.heldout_loss);
+    std::printf("  pairs %lld, DPO implicit accuracy (last window) %.3f\n", (long long)set.size(), tuned.final_accuracy);
+    std::printf("  example: %s (video + DPO-generated audio); runs under %s/\n", example_path.c_str(), root.c_str());
+    table["audioscore_p_good"] = {{"base", base.p_good}, {"dpo", aligned.p_good}};
+    table["simulated_quality"] = {{"base", base.sim_quality}, {"dpo", aligned.sim_quality}};
+    table["simulated_good"] = {{"base", base.sim_good}, {"dpo", aligned.sim_good}};
+    table["heldout_flow_loss"] = {{"base", tuned.heldout_loss_init}, {"dpo", tuned.heldout_loss}};
+    nlohmann::json result = {{"minutes", minutes},
+                             {"vae_val_l1", vae.val_l1},
+                             {"sft_heldout_flow_loss", gen.heldout_loss},
+                             {"audioscore_heldout", held.to_json()},
+                             {"pairs", set.summary()},
+                             {"pairs_build", ps},
+                             {"dpo_final_implicit_accuracy", tuned.final_accuracy},
+                             {"table", table},
+                             {"args", {{"train", a.n_train}, {"test", a.n_test}, {"generator_steps", a.gen_steps},
+                                       {"dpo_steps", a.dpo_steps}, {"beta", a.beta}, {"seed", a.seed}}}};
     fs::write_atomic(root / "demo.json", result.dump(2));
 }
 
 }  // namespace
 
 void add_demo(CLI::App& app) {
-    auto* cmd = app.add_subcommand("demo", "run the end-to-end demo on the embedded default config");
+    auto* cmd = app.add_subcommand("demo", "run the whole V2A-DPO loop at demo scale (synth -> SFT -> judges -> "
+                                           "simulated ratings -> AudioScore -> pairs -> Flow-DPO -> eval)");
     auto a = std::make_shared<DemoArgs>();
     cmd->add_option("--out", a->out, "run folder")->capture_default_str();
     cmd->add_option("--train", a->n_train, "benchmark train clips")->capture_default_str();
     cmd->add_option("--test", a->n_test, "benchmark test clips")->capture_default_str();
     cmd->add_option("--vae-steps", a->vae_steps, "VAE updates")->capture_default_str();
     cmd->add_option("--generator-steps", a->gen_steps, "generator updates")->capture_default_str();
+    cmd->add_option("--judge-steps", a->judge_steps, "updates per judge")->capture_default_str();
+    cmd->add_option("--dpo-steps", a->dpo_steps, "Flow-DPO updates")->capture_default_str();
+    cmd->add_option("--beta", a->beta, "Flow-DPO beta")->capture_default_str();
     cmd->add_option("--batch", a->batch, "generator batch")->capture_default_str();
+    cmd->add_option("--steps", a->steps, "Euler steps for sampling")->capture_default_str();
     cmd->add_option("--seed", a->seed, "seed")->capture_default_str();
     cmd->callback([a] { run(*a); });
 }
