@@ -19,11 +19,7 @@ void DataArgs::add_to(CLI::App& cmd, bool required) {
     cmd.add_flag("--no-cache", no_cache, "decode every clip, do not read or write the cache");
 }
 
-io::ClipDataset DataArgs::load(io::Split split, bool frames, bool audio, const std::string& what) const {
-    V2A_CHECK(!manifest.empty(), Usage, what, ": --data MANIFEST is required");
-    auto all = io::read_manifest(manifest, {true});
-    auto rows = all.filter(split);
-    V2A_CHECK(!rows.rows.empty(), Data, manifest, ": no clips in split '", io::split_name(split), "'");
+io::ClipDatasetOptions DataArgs::dataset_options(bool frames, bool audio) const {
     io::ClipDatasetOptions o;
     o.duration = duration;
     o.frame_size = frame_size;
@@ -33,7 +29,15 @@ io::ClipDataset DataArgs::load(io::Split split, bool frames, bool audio, const s
         o.cache_dir = cache.empty() ? std::filesystem::path(manifest).parent_path() / "cache"
                                     : std::filesystem::path(cache);
     }
-    return io::ClipDataset(rows, o, what + " " + io::split_name(split));
+    return o;
+}
+
+io::ClipDataset DataArgs::load(io::Split split, bool frames, bool audio, const std::string& what) const {
+    V2A_CHECK(!manifest.empty(), Usage, what, ": --data MANIFEST is required");
+    auto all = io::read_manifest(manifest, {true});
+    auto rows = all.filter(split);
+    V2A_CHECK(!rows.rows.empty(), Data, manifest, ": no clips in split '", io::split_name(split), "'");
+    return io::ClipDataset(rows, dataset_options(frames, audio), what + " " + io::split_name(split));
 }
 
 }  // namespace v2a::cli

@@ -20,6 +20,8 @@ struct DataArgs {
     bool no_cache = false;
     /// Adds --data, --duration, --frame-size, --cache, --no-cache to a verb.
     void add_to(CLI::App& cmd, bool required = true);
+    /// The loading options these arguments give (cache folder resolved).
+    io::ClipDatasetOptions dataset_options(bool frames, bool audio) const;
     /// Loads one split; `frames` / `audio` choose what is decoded.
     io::ClipDataset load(io::Split split, bool frames, bool audio, const std::string& what) const;
 };

@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
     v2a::cli::add_generate(app);
     v2a::cli::add_train_judges(app);
     v2a::cli::add_eval(app);
+    v2a::cli::add_labels(app);
+    v2a::cli::add_audioscore(app);
 
     try {
         app.parse(argc, argv);

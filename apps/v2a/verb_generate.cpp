@@ -8,6 +8,7 @@
 #include "v2a/core/progress.h"
 #include "v2a/flow/pipeline.h"
 #include "v2a/io/media.h"
+#include "v2a/score/labels.h"
 #include "verbs.h"
 
 namespace v2a::cli {
@@ -16,7 +17,7 @@ namespace {
 struct GenerateArgs {
     std::string model, vae, video, prompt, negative, out, manifest, out_dir, split = "test";
     double duration = 0.0, cfg = 4.5;
-    int steps = 25, batch = 8, vocoder_iterations = 32;
+    int steps = 25, batch = 8, vocoder_iterations = 32, samples_per_clip = 0;
     uint64_t seed = 42;
 };
 
@@ -34,8 +35,60 @@ io::Audio to_audio(const torch::Tensor& wav, int sample_rate) {
     return a;
 }
 
+// K samples per clip (--samples-per-clip): sample k of a clip uses seed + k and the clip's own noise
+// stream (flow::noise_seed), so a sample is the same whatever batch it lands in and matches the
+// candidates `v2a pairs` draws. Files D/<sample_id>.wav; existing ones are kept (resumable).
+void generate_samples(const GenerateArgs& args, flow::Pipeline& pipeline, flow::GenerateOptions go,
+                      const io::ClipDataset& clips) {
+    const std::filesystem::path dir = args.out_dir;
+    std::vector<score::SampleRecord> samples;
+    std::vector<std::pair<int64_t, size_t>> pending;   // (clip row, index into samples)
+    for (int64_t i = 0; i < clips.size(); ++i) {
+        for (int k = 0; k < args.samples_per_clip; ++k) {
+            score::SampleRecord s;
+            s.clip_id = clips[i].id;
+            s.seed = args.seed + uint64_t(k);
+            s.sample_id = score::sample_id(s.clip_id, s.seed);
+            s.audio = dir / (s.sample_id + ".wav");
+            if (!std::filesystem::exists(s.audio)) pending.emplace_back(i, samples.size());
+            samples.push_back(std::move(s));
+        }
+    }
+    if (pending.size() < samples.size())
+        std::printf("generate: %zu of %zu samples already exist, generating the other %zu\n",
+                    samples.size() - pending.size(), samples.size(), pending.size());
+    Progress progress("generate", int64_t(pending.size()), "sample");
+    for (size_t b = 0; b < pending.size(); b += size_t(args.batch)) {
+        const size_t e = std::min(pending.size(), b + size_t(args.batch));
+        std::vector<int64_t> rows;
+        std::vector<uint64_t> noise;
+        for (size_t k = b; k < e; ++k) {
+            const auto& s = samples[pending[k].second];
+            rows.push_back(pending[k].first);
+            noise.push_back(flow::noise_seed(s.clip_id, s.seed));
+        }
+        auto captions = args.prompt.empty() ? clips.captions(rows) : std::vector<std::string>(rows.size(), args.prompt);
+        go.negative = args.negative.empty() ? std::vector<std::string>{}
+                                            : std::vector<std::string>(rows.size(), args.negative);
+        auto wav = pipeline.latents_to_audio(pipeline.sample_latents_seeded(clips.frames(rows), captions, noise, go));
+        for (size_t k = b; k < e; ++k) {
+            io::write_audio_file(samples[pending[k].second].audio,
+                                 to_audio(wav[int64_t(k - b)], pipeline.sample_rate()));
+        }
+        progress.advance(int64_t(e - b));
+    }
+    progress.finish();
+    score::write_samples(dir / "samples.csv", samples);
+    std::printf("generate: %zu samples (%d per clip, seeds %llu..%llu) in %s, listed in %s\n", samples.size(),
+                args.samples_per_clip, (unsigned long long)args.seed,
+                (unsigned long long)(args.seed + uint64_t(args.samples_per_clip) - 1), dir.c_str(),
+                (dir / "samples.csv").c_str());
+}
+
 void run(const GenerateArgs& args) {
     V2A_CHECK(args.video.empty() || args.manifest.empty(), Usage, "generate: give --video or --manifest, not both");
+    V2A_CHECK(args.samples_per_clip == 0 || !args.manifest.empty(), Usage,
+              "generate: --samples-per-clip needs --manifest and --out-dir");
     audio::GriffinLimOptions gl;
     gl.iterations = args.vocoder_iterations;
     auto pipeline = flow::Pipeline::load(args.model, args.vae, gl);
@@ -90,6 +143,10 @@ void run(const GenerateArgs& args) {
     data.frame_size = frame_size;
     auto clips = data.load(*split, true, false, "generate");
     fs::ensure_dir(args.out_dir);
+    if (args.samples_per_clip > 0) {
+        generate_samples(args, pipeline, go, clips);
+        return;
+    }
     Progress progress("generate", clips.size(), "clip");
     for (int64_t s = 0; s < clips.size(); s += args.batch) {
         std::vector<int64_t> rows;
@@ -127,7 +184,11 @@ void add_generate(CLI::App& app) {
     cmd->add_option("--manifest", a->manifest, "generate for every clip of a manifest split instead");
     cmd->add_option("--split", a->split, "split of --manifest")->capture_default_str();
     cmd->add_option("--out-dir", a->out_dir, "folder for <id>.wav with --manifest");
-    cmd->add_option("--batch", a->batch, "clips per batch with --manifest")->capture_default_str();
+    cmd->add_option("--batch", a->batch, "clips per batch with --manifest")->capture_default_str()->check(CLI::Range(1, 4096));
+    cmd->add_option("--samples-per-clip", a->samples_per_clip,
+                    "with --manifest: K samples per clip (seeds seed..seed+K-1) as <out-dir>/<clip>__s<seed>.wav "
+                    "and <out-dir>/samples.csv; existing samples are kept")
+        ->check(CLI::Range(0, 1000));
     cmd->add_option("--vocoder-iterations", a->vocoder_iterations, "Griffin-Lim iterations")->capture_default_str();
     cmd->callback([a] { run(*a); });
 }

@@ -14,5 +14,7 @@ void add_train(CLI::App& app);
 void add_generate(CLI::App& app);
 void add_train_judges(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_labels(CLI::App& app);
+void add_audioscore(CLI::App& app);
 
 }  // namespace v2a::cli
