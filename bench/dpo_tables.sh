@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The V2A-DPO results tables (issue 5) from scratch, every step a v2a verb, every result a JSON file:
+#   Table 1: SFT base | base + more SFT (same compute) | base + DDPO | base + DPO curriculum | base + DPO mixed
+#   Table 2: beta sweep and tau sweep (tau = 1.0 = no stage 1)
+# over SEEDS (the tuning seed; the base, judges, ratings and pairs are shared), evaluated on the TEST
+# split, which is never used for ratings or pairs (ratings: val videos; pairs: train videos).
+# Stand-ins: the judges, the SIMULATED annotator and the benchmark (docs/JUDGES.md, docs/AUDIOSCORE.md).
+#
+#   bench/dpo_tables.sh                       full size (hours on 2 cores; see docs/RESULTS.md)
+#   SMALL=1 bench/dpo_tables.sh               a quick pass (synth 256/64/64, short runs)
+# Environment: V2A (binary), OUT (run folder), DATA (benchmark folder), SEEDS ("0 1 2"), THREADS.
+# Re-running resumes: every step is skipped when its output exists.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+V2A=${V2A:-build/v2a}
+OUT=${OUT:-runs/tables}
+SEEDS=${SEEDS:-"0 1 2"}
+T=(--threads "${THREADS:-2}")
+if [ "${SMALL:-0}" = 1 ]; then
+  DATA=${DATA:-data/bench_small}; SYNTH=(--train 256 --val 64 --test 64)
+  VAE_STEPS=400; SFT_STEPS=300; K=4; DPO_STEPS=120; DDPO_STEPS=12; STEPS=10
+else
+  DATA=${DATA:-data/bench}; SYNTH=()
+  VAE_STEPS=1500; SFT_STEPS=3000; K=5; DPO_STEPS=600; DDPO_STEPS=60; STEPS=25
+fi
+M=$DATA/manifest.csv
+mkdir -p "$OUT"
+run() { local done_file=$1; shift; [ -e "$done_file" ] && return 0; echo "+ $*"; "$@"; }
+
+run "$M" "$V2A" "${T[@]}" synth --out "$DATA" "${SYNTH[@]}"
+run "$OUT/vae/vae.safetensors" "$V2A" "${T[@]}" train-vae --data "$M" --out "$OUT/vae" --steps "$VAE_STEPS"
+VAE=$OUT/vae/vae.safetensors
+run "$OUT/sft/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --out "$OUT/sft" --steps "$SFT_STEPS"
+BASE=$OUT/sft/generator.safetensors
+run "$OUT/judges/judges.json" "$V2A" "${T[@]}" train-judges --data "$M" --out "$OUT/judges"
+J=$OUT/judges
+# Ratings of K samples per VALIDATION video by the SIMULATED annotator (3 annotators) -> AudioScore.
+run "$OUT/ratings/samples.csv" "$V2A" "${T[@]}" generate --model "$BASE" --vae "$VAE" --manifest "$M" --split val \
+    --samples-per-clip "$K" --steps "$STEPS" --seed 1000 --out-dir "$OUT/ratings"
+run "$OUT/ratings/labels.csv" "$V2A" "${T[@]}" labels simulate --data "$M" --samples "$OUT/ratings/samples.csv" \
+    --annotator sim0,sim1,sim2 --out "$OUT/ratings/labels.csv"
+run "$OUT/audioscore.safetensors" "$V2A" "${T[@]}" audioscore train --data "$M" --samples "$OUT/ratings/samples.csv" \
+    --labels "$OUT/ratings/labels.csv" --judges "$J" --out "$OUT/audioscore.safetensors"
+AS=$OUT/audioscore.safetensors
+# Pairs on the TRAIN videos.
+run "$OUT/pairs/config.json" "$V2A" "${T[@]}" pairs --data "$M" --model "$BASE" --vae "$VAE" --judges "$J" \
+    --audioscore "$AS" -K "$K" --steps "$STEPS" --out "$OUT/pairs"
+
+evaluate() {  # name generator
+  local name=$1 gen=$2
+  run "$OUT/eval/$name/.generated" bash -c "'$V2A' ${T[*]} generate --model '$gen' --vae '$VAE' --manifest '$M' \
+      --split test --steps $STEPS --seed 42 --out-dir '$OUT/eval/$name' && touch '$OUT/eval/$name/.generated'"
+  run "$OUT/eval/$name.json" "$V2A" "${T[@]}" eval --gt "$M" --pred "$OUT/eval/$name" --judges "$J" \
+      --out "$OUT/eval/$name.json"
+}
+evaluate sft "$BASE"
+for s in $SEEDS; do
+  run "$OUT/dpo_cur_s$s/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --seed "$s" --out "$OUT/dpo_cur_s$s"
+  evaluate "dpo_cur_s$s" "$OUT/dpo_cur_s$s/generator.safetensors"
+  run "$OUT/dpo_mix_s$s/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --seed "$s" --no-curriculum --out "$OUT/dpo_mix_s$s"
+  evaluate "dpo_mix_s$s" "$OUT/dpo_mix_s$s/generator.safetensors"
+  # More SFT at the same number of generator forward+backward passes as DPO (2 rows per pair).
+  run "$OUT/sft_more_s$s/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --init "$BASE" \
+      --steps "$DPO_STEPS" --batch 16 --lr 1e-5 --warmup 10 --seed "$s" --out "$OUT/sft_more_s$s"
+  evaluate "sft_more_s$s" "$OUT/sft_more_s$s/generator.safetensors"
+  run "$OUT/ddpo_s$s/generator.safetensors" "$V2A" "${T[@]}" ddpo --data "$M" --init "$BASE" --vae "$VAE" \
+      --judges "$J" --audioscore "$AS" --steps "$DDPO_STEPS" --seed "$s" --out "$OUT/ddpo_s$s"
+  evaluate "ddpo_s$s" "$OUT/ddpo_s$s/generator.safetensors"
+done
+# Table 2 (seed 0): beta and tau sweeps.
+for beta in 500 2000 8000; do
+  run "$OUT/beta$beta/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --beta "$beta" --out "$OUT/beta$beta"
+  evaluate "beta$beta" "$OUT/beta$beta/generator.safetensors"
+done
+for tau in 0.5 0.7 0.9 1.0; do
+  run "$OUT/tau$tau/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --tau "$tau" --out "$OUT/tau$tau"
+  evaluate "tau$tau" "$OUT/tau$tau/generator.safetensors"
+done
+python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"
+cat "$OUT/tables.md"
