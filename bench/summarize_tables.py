@@ -14,7 +14,9 @@ def metrics(path):
 
 def flow_loss(run):
     f = out / run / "metrics.jsonl"
-    vals = [json.loads(l).get("heldout_flow_loss") for l in f.read_text().splitlines()] if f.exists() else []
+    recs = [json.loads(l) for l in f.read_text().splitlines()] if f.exists() else []
+    # DPO/DDPO log it as heldout_flow_loss; SFT's validation records call it loss.
+    vals = [r.get("heldout_flow_loss", r.get("loss")) for r in recs if r.get("kind") == "val"]
     vals = [v for v in vals if v is not None]
     return vals[-1] if vals else float("nan")
 
