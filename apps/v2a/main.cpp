@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
     v2a::cli::add_eval(app);
     v2a::cli::add_labels(app);
     v2a::cli::add_audioscore(app);
+    v2a::cli::add_pairs(app);
+    v2a::cli::add_dpo(app);
+    v2a::cli::add_ddpo(app);
 
     try {
         app.parse(argc, argv);

@@ -16,5 +16,8 @@ void add_train_judges(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_labels(CLI::App& app);
 void add_audioscore(CLI::App& app);
+void add_pairs(CLI::App& app);
+void add_dpo(CLI::App& app);
+void add_ddpo(CLI::App& app);
 
 }  // namespace v2a::cli
