@@ -5,6 +5,7 @@
 
 #include "support/expect_error.h"
 #include "support/temp_dir.h"
+#include "support/tiny_pipeline.h"
 #include "v2a/audio/vae.h"
 #include <nlohmann/json.hpp>
 
@@ -21,53 +22,17 @@
 namespace v2a::train {
 namespace {
 
-constexpr double kSeconds = 4.0;
-
 struct DdpoFixture {
-    test::TempDir dir;
-    std::unique_ptr<io::ClipDataset> clips;
+    test::TinyPipeline tiny{true};
+    test::TempDir& dir = tiny.dir;
+    io::ClipDataset* clips = tiny.clips.get();
     DdpoOptions base;
 
     DdpoFixture() {
-        torch::manual_seed(0);
-        flow::V2AGenerator g(flow::GeneratorConfig::preset("tiny", kSeconds, 32));
-        g->net->set_latent_stats(torch::zeros({8}), torch::ones({8}));
-        flow::save_generator(dir / "generator.safetensors", g);
-        auto vo = audio::VaeOptions::preset("tiny");
-        vo.latent_dim = 8;
-        audio::MelVae v(vo);
-        v->set_latent_stats(torch::zeros({8}), torch::ones({8}));
-        io::save_checkpoint(dir / "vae.safetensors", *v, vo.to_json(), {{"kind", "mel_vae"}});
-
-        std::vector<io::ClipItem> items;
-        for (int i = 0; i < 4; ++i) {
-            io::ClipItem it;
-            it.id = "clip" + std::to_string(i);
-            it.caption = i % 2 ? "a low tone" : "a high tone";
-            it.label = i % 2 ? "low" : "high";
-            it.frames = torch::full({int64_t(kSeconds * 25), 32, 32, 3}, 60 * i, torch::kUInt8);
-            auto t = torch::arange(int64_t(kSeconds * 16000), torch::kFloat) / 16000.0;
-            it.audio = 0.3 * torch::sin(2 * M_PI * (i % 2 ? 220.0 : 880.0) * t);
-            items.push_back(std::move(it));
-        }
-        io::ClipDatasetOptions o;
-        o.duration = kSeconds;
-        o.frame_size = 32;
-        clips = std::make_unique<io::ClipDataset>(std::move(items), o);
-        // Untrained judges and AudioScore: the reward is arbitrary but deterministic, which is all
-        // the mechanics need.
-        std::filesystem::create_directories(dir / "judges");
-        for (const auto& kind : judge::judge_kinds()) {
-            auto m = judge::new_judge(kind, *clips);
-            judge::save_judge(dir / "judges" / (kind + ".safetensors"), *m);
-        }
-        score::AudioScore as;
-        score::save_audioscore(dir / "audioscore.safetensors", as);
-
-        base.init = dir / "generator.safetensors";
-        base.vae_path = dir / "vae.safetensors";
-        base.judges_dir = dir / "judges";
-        base.audioscore_path = dir / "audioscore.safetensors";
+        base.init = tiny.generator;
+        base.vae_path = tiny.vae;
+        base.judges_dir = tiny.judges;
+        base.audioscore_path = tiny.audioscore;
         base.steps = 4;
         base.videos_per_step = 2;
         base.samples_per_video = 2;

@@ -6,57 +6,24 @@
 
 #include "support/expect_error.h"
 #include "support/temp_dir.h"
-#include "v2a/audio/vae.h"
+#include "support/tiny_pipeline.h"
 #include "v2a/core/jsonl.h"
 #include "v2a/flow/generator.h"
-#include "v2a/io/checkpoint.h"
 #include "v2a/io/safetensors.h"
 #include "v2a/train/dpo_trainer.h"
 
 namespace v2a::train {
 namespace {
 
-constexpr double kSeconds = 4.0;
-
 struct Fixture {
-    test::TempDir dir;
-    std::filesystem::path generator, vae;
-    std::unique_ptr<io::ClipDataset> clips;
+    test::TinyPipeline tiny;
+    test::TempDir& dir = tiny.dir;
+    io::ClipDataset* clips = tiny.clips.get();
     std::unique_ptr<pairs::PairSet> pairs;
-    int64_t tokens = 0, channels = 8;
+    int64_t tokens = tiny.tokens, channels = test::TinyPipeline::kChannels;
 
     Fixture() {
-        torch::manual_seed(0);
-        flow::V2AGenerator g(flow::GeneratorConfig::preset("tiny", kSeconds, 32));
-        g->net->set_latent_stats(torch::zeros({channels}), torch::ones({channels}));
-        tokens = g->net->latent_seq_len();
-        generator = dir / "generator.safetensors";
-        flow::save_generator(generator, g);
-        auto vo = audio::VaeOptions::preset("tiny");
-        vo.latent_dim = channels;
-        audio::MelVae v(vo);
-        v->set_latent_stats(torch::zeros({channels}), torch::ones({channels}));
-        vae = dir / "vae.safetensors";
-        io::save_checkpoint(vae, *v, vo.to_json(), {{"kind", "mel_vae"}});
-
-        // Four clips; clip i's audio is a tone, its frames a flat colour.
-        std::vector<io::ClipItem> items;
-        for (int i = 0; i < 4; ++i) {
-            io::ClipItem it;
-            it.id = "clip" + std::to_string(i);
-            it.caption = i % 2 ? "a tone" : "";
-            it.label = "tone";
-            it.frames = torch::full({int64_t(kSeconds * 25), 32, 32, 3}, 40 * i, torch::kUInt8);
-            auto t = torch::arange(int64_t(kSeconds * 16000), torch::kFloat) / 16000.0;
-            it.audio = 0.3 * torch::sin(2 * M_PI * (220.0 * (i + 1)) * t);
-            items.push_back(std::move(it));
-        }
-        io::ClipDatasetOptions o;
-        o.duration = kSeconds;
-        o.frame_size = 32;
-        clips = std::make_unique<io::ClipDataset>(std::move(items), o);
-
-        // Pairs: the winner of clip i is a fixed pattern, its loser another one.
+        // Pairs: the winner of clip i is a fixed random pattern, its loser another one.
         std::vector<pairs::PairRecord> records;
         std::vector<torch::Tensor> w, l;
         const std::vector<double> complexity{0.9, 0.8, 0.2, 0.0};
@@ -74,8 +41,8 @@ struct Fixture {
 
     DpoOptions options(const std::string& run) const {
         DpoOptions o;
-        o.init = generator;
-        o.vae_path = vae;
+        o.init = tiny.generator;
+        o.vae_path = tiny.vae;
         o.run_dir = dir / run;
         o.beta = 200;
         o.lr = 2e-3;

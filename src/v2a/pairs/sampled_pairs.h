@@ -31,7 +31,6 @@ struct SampledPairOptions {
     SelectionOptions selection;
     Ranking ranking = Ranking::AudioScore;
     int shard_index = 0, shard_count = 1;
-    bool progress = true;
 };
 
 /// Builds (or resumes) shard i/N of the auto pairs of every clip of `videos` into `dir`. The
