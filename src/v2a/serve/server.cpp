@@ -1,0 +1,164 @@
+#include "v2a/serve/server.h"
+
+#include <cctype>
+
+#include "v2a/core/error.h"
+#include "v2a/core/log.h"
+#include "v2a/serve/http.h"
+#include "v2a/serve/request_error.h"
+
+namespace v2a::serve {
+
+namespace {
+
+bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
+
+/// Host header without the port ("[::1]:8080" -> "::1").
+std::string host_name(const std::string& header) {
+    if (!header.empty() && header[0] == '[') {
+        const auto end = header.find(']');
+        return end == std::string::npos ? header : header.substr(1, end - 1);
+    }
+    return header.substr(0, header.find(':'));
+}
+
+std::string cookie_value(const httplib::Request& req, const std::string& name) {
+    const auto cookies = req.get_header_value("Cookie");
+    size_t at = 0;
+    while (at < cookies.size()) {
+        while (at < cookies.size() && (cookies[at] == ' ' || cookies[at] == ';')) ++at;
+        const auto end = cookies.find(';', at);
+        const auto item = cookies.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (item.rfind(name + "=", 0) == 0) return item.substr(name.size() + 1);
+        if (end == std::string::npos) break;
+        at = end + 1;
+    }
+    return {};
+}
+
+/// Paths open without the token: the page itself, and what it needs to ask for the token.
+bool is_public(const std::string& path) {
+    if (path == "/api/info" || path == "/api/login") return true;
+    return path.rfind("/api/", 0) != 0 && path.rfind("/media/", 0) != 0;
+}
+
+}  // namespace
+
+struct Server::Impl {
+    ServerContext ctx;
+    httplib::Server http;
+    bool bound = false;
+    Impl(const ServerOptions& options, ClipRegistry clips) : ctx(options, std::move(clips)) {}
+};
+
+namespace {
+
+ClipRegistry load_clips(const ServerOptions& options) {
+    V2A_CHECK(!options.clips.empty(), Usage, "serve: --clips MANIFEST is required");
+    ClipRegistryOptions o;
+    o.manifest = options.clips;
+    o.media_cache = options.media_cache.empty() ? std::filesystem::path(options.db.string() + ".media") : options.media_cache;
+    return ClipRegistry::load(o);
+}
+
+}  // namespace
+
+Server::Server(const ServerOptions& options) : Server(options, load_clips(options)) {}
+
+Server::Server(const ServerOptions& options, ClipRegistry clips) {
+    V2A_CHECK(!options.db.empty(), Usage, "serve: --db FILE is required");
+    V2A_CHECK(options.raters_per_clip >= 1, Usage, "serve: --raters must be at least 1");
+    V2A_CHECK(options.threads >= 2, Usage, "serve: --http-threads must be at least 2");
+    for (unsigned char c : options.token) {
+        V2A_CHECK(std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~', Usage,
+                  "serve: --token may hold only letters, digits and - _ . ~ (it travels in a cookie)");
+    }
+    impl_ = std::make_unique<Impl>(options, std::move(clips));
+    auto& ctx = impl_->ctx;
+    if (options.demo) ctx.demo = std::make_unique<DemoRunner>(*options.demo);
+    auto& http = impl_->http;
+
+    const int threads = options.threads;
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
+    const size_t upload = options.demo ? size_t(options.demo->limits.max_bytes) + (1u << 20) : 0;
+    http.set_payload_max_length(std::max(options.max_json_bytes, upload));
+    http.set_read_timeout(30);
+    http.set_write_timeout(30);
+    http.set_default_headers({{"X-Content-Type-Options", "nosniff"},
+                              {"X-Frame-Options", "DENY"},
+                              {"Referrer-Policy", "no-referrer"},
+                              {"Cache-Control", "no-store"},
+                              {"Content-Security-Policy",
+                               "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; "
+                               "frame-ancestors 'none'; form-action 'self'"}});
+
+    const bool loopback = is_loopback(options.host);
+    http.set_pre_routing_handler([&ctx, loopback](const httplib::Request& req, httplib::Response& res) {
+        // Bound to loopback, only loopback names are served: a page elsewhere cannot reach the
+        // server through a DNS name that it rebinds to 127.0.0.1.
+        if (loopback && !is_loopback(host_name(req.get_header_value("Host")))) {
+            send_error(res, 403, "requests must name this machine (127.0.0.1 or localhost) as Host");
+            return httplib::Server::HandlerResponse::Handled;
+        }
+        if (!ctx.options.token.empty() && !is_public(req.path)) {
+            auto token = req.get_header_value("X-V2A-Token");
+            if (token.empty()) token = cookie_value(req, "v2a_token");
+            if (!same_secret(token, ctx.options.token)) {
+                send_error(res, 401, "this server needs its access token (sign in again)");
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+    });
+    // Errors raised by httplib itself (no route, payload too large, bad request line) get the same
+    // JSON shape as ours.
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return;
+        const char* what = res.status == 404   ? "no such endpoint"
+                           : res.status == 413 ? "request body too large"
+                           : res.status == 405 ? "method not allowed"
+                                               : "bad request";
+        send_error(res, res.status, what);
+    });
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        send_error(res, 500, "internal error");
+    });
+
+    add_page_routes(http, ctx);
+    add_media_routes(http, ctx);
+    add_rate_routes(http, ctx);
+    add_compare_routes(http, ctx);
+    add_agreement_routes(http, ctx);
+    add_demo_routes(http, ctx);
+}
+
+Server::~Server() {
+    if (impl_) impl_->http.stop();
+}
+
+int Server::bind() {
+    const auto& o = impl_->ctx.options;
+    if (o.port == 0) {
+        port_ = impl_->http.bind_to_any_port(o.host);
+        V2A_CHECK(port_ > 0, IO, "serve: cannot bind ", o.host, " to a free port");
+    } else {
+        V2A_CHECK(impl_->http.bind_to_port(o.host, o.port), IO, "serve: cannot bind ", o.host, ":", o.port,
+                  " (in use, or not an address of this machine)");
+        port_ = o.port;
+    }
+    impl_->bound = true;
+    return port_;
+}
+
+void Server::listen() {
+    if (!impl_->bound) bind();
+    impl_->http.listen_after_bind();
+}
+
+void Server::stop() { impl_->http.stop(); }
+
+LabelStore& Server::store() { return impl_->ctx.store; }
+
+const ClipRegistry& Server::clips() const { return impl_->ctx.registry; }
+
+}  // namespace v2a::serve
