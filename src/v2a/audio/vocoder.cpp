@@ -52,9 +52,11 @@ torch::Tensor GriffinLimVocoder::decode(const torch::Tensor& log_mel) {
               "griffin-lim: expected log-mel [B, ", mel_.options().n_mels, ", frames], got ", log_mel.sizes());
     torch::NoGradGuard no_grad;
     const auto mag = mel_to_magnitude(log_mel.to(torch::kFloat32));
-    // Deterministic initial phase from the seed (a random phase converges faster than zero phase).
+    // Deterministic initial phase from the seed (a random phase converges faster than zero phase),
+    // the same draw for every row: a clip's audio then does not depend on the batch it is decoded in
+    // (K samples per clip must be reproducible from (clip, seed) alone). B = 1 draws what it always did.
     auto gen = at::detail::createCPUGenerator(options_.seed);
-    auto phase = torch::rand(mag.sizes(), gen, torch::kFloat32) * (2 * M_PI);
+    auto phase = (torch::rand({mag.size(1), mag.size(2)}, gen, torch::kFloat32) * (2 * M_PI)).unsqueeze(0).expand_as(mag);
     auto angles = torch::polar(torch::ones_like(mag), phase);
     auto previous = torch::zeros_like(angles);
     const double alpha = options_.momentum / (1.0 + options_.momentum);
