@@ -92,13 +92,7 @@ SystemScores score_system(flow::Pipeline& pipeline, const io::ClipDataset& test,
     eo.allow_silent = true;
     eo.per_clip = false;
     s.eval = judge::evaluate(test, pred, scorer.judges(), eo);
-    score::ScoreInputs in;
-    in.frames = test.frames(rows);
-    in.audio = audio;
-    in.captions = test.captions(rows);
-    in.reference_audio = test.audio(rows);
-    for (int64_t r : rows) in.is_speech.push_back(test[r].label == "speech");
-    s.p_good = scorer.probabilities(in).select(1, 0).mean().item<double>();
+    s.p_good = scorer.probabilities(score::score_inputs(test, rows, audio)).select(1, 0).mean().item<double>();
     for (int64_t i = 0; i < test.size(); ++i) {
         auto r = annotator.rate(audio[i], test[i], test[i].id + "__eval");
         s.sim_quality += r.quality / double(test.size());
@@ -191,12 +185,7 @@ void run(const DemoArgs& a) {
     }
     score::write_samples(root / "ratings" / "samples.csv", samples);
     score::write_labels(root / "ratings" / "labels.csv", labels);
-    score::ScoreInputs rin;
-    rin.frames = train.frames(rate_rows);
-    rin.audio = rated_audio;
-    rin.captions = train.captions(rate_rows);
-    rin.reference_audio = train.audio(rate_rows);
-    for (int64_t r : rate_rows) rin.is_speech.push_back(train[r].label == "speech");
+    const auto rin = score::score_inputs(train, rate_rows, rated_audio);
     const auto marginal =
         torch::softmax(judge::classify_batched(*judges.cnn, rated_audio).logits.to(torch::kDouble), 1).mean(0);
     const auto raw = score::compute_raw_scores(judges, rin, marginal);

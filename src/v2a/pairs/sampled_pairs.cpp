@@ -45,8 +45,6 @@ std::vector<double> column(const torch::Tensor& raw, int64_t c) {
     return std::vector<double>(col.data_ptr<double>(), col.data_ptr<double>() + col.numel());
 }
 
-bool is_speech(const io::ClipItem& item) { return item.label == "speech"; }
-
 
 }  // namespace
 
@@ -110,22 +108,16 @@ nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer&
         std::vector<int64_t> rows;
         std::vector<std::string> captions;
         std::vector<uint64_t> noise;
-        std::vector<bool> speech;
         for (int64_t v : chunk) {
             for (int64_t j = 0; j < k; ++j) {
                 rows.push_back(v);
                 captions.push_back(videos[v].caption);
                 noise.push_back(flow::noise_seed(videos[v].id, o.seed + uint64_t(j)));
-                speech.push_back(is_speech(videos[v]));
             }
         }
-        score::ScoreInputs in;
-        in.frames = videos.frames(rows);
-        const auto latents = pipeline.sample_latents_seeded(in.frames, captions, noise, o.generate);
-        in.audio = judge::crop_or_pad(pipeline.latents_to_audio(latents), videos.n_samples());
-        in.captions = captions;
-        in.reference_audio = videos.audio(rows);
-        in.is_speech = speech;
+        const auto latents = pipeline.sample_latents_seeded(videos.frames(rows), captions, noise, o.generate);
+        const auto in =
+            score::score_inputs(videos, rows, judge::crop_or_pad(pipeline.latents_to_audio(latents), videos.n_samples()));
         const auto raw = scorer.raw_scores(in);
         const auto probs = scorer.model()->probabilities(raw).to(torch::kDouble).contiguous();
 

@@ -44,6 +44,19 @@ torch::Tensor classifier_marginal(judge::Judges& judges, const torch::Tensor& au
     return torch::softmax(logits.to(torch::kDouble), 1).mean(0);
 }
 
+ScoreInputs score_inputs(const io::ClipDataset& clips, const std::vector<int64_t>& rows, const torch::Tensor& audio) {
+    ScoreInputs in;
+    in.frames = clips.frames(rows);
+    in.audio = audio;
+    in.captions = clips.captions(rows);
+    in.reference_audio = clips.audio(rows);
+    for (int64_t r : rows) {
+        const auto truth = judge::parse_clip_truth(clips[r]);
+        in.is_speech.push_back(truth.present ? truth.speech : clips[r].label == "speech");
+    }
+    return in;
+}
+
 torch::Tensor compute_raw_scores(judge::Judges& judges, const ScoreInputs& in, const torch::Tensor& class_marginal) {
     torch::NoGradGuard no_grad;
     V2A_CHECK(in.audio.defined() && in.audio.dim() == 2 && in.audio.size(0) >= 1, Usage,

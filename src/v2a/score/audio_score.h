@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "v2a/io/clip_dataset.h"
 #include "v2a/judge/judges.h"
 #include "v2a/score/labels.h"
 
@@ -36,6 +37,10 @@ struct ScoreInputs {
     torch::Tensor reference_audio;        // [N, S] ground truth for PESQ; undefined = PESQ neutral for all
     std::vector<bool> is_speech;          // N (empty = none); PESQ only where true
 };
+
+/// The inputs for generated `audio` [rows.size(), S] made for clips[rows]: their frames, captions and
+/// ground-truth audio, speech flags from the ground truth (the label "speech" when there is none).
+ScoreInputs score_inputs(const io::ClipDataset& clips, const std::vector<int64_t>& rows, const torch::Tensor& audio);
 
 /// Raw scores [N, 5] float64 (NaN = neutral). `class_marginal` [C]: the classifier marginal the
 /// quality score is measured against (AudioScore stores the one of its training clips); undefined =

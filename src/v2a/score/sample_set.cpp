@@ -83,24 +83,13 @@ torch::Tensor score_samples(judge::Judges& judges, const io::ClipDataset& clips,
     V2A_CHECK(clips.size() > 0 && clips[0].frames.defined() && clips[0].audio.defined(), Data,
               "score samples: the clips need frames and ground-truth audio loaded");
     const auto rows = clip_rows(clips);
-    std::vector<bool> speech(size_t(clips.size()));
-    for (int64_t i = 0; i < clips.size(); ++i) {
-        const auto truth = judge::parse_clip_truth(clips[i]);
-        speech[size_t(i)] = truth.present ? truth.speech : clips[i].label == "speech";
-    }
     std::unique_ptr<Progress> progress;
     if (options.progress) progress = std::make_unique<Progress>("audioscore", int64_t(indices.size()), "sample");
     std::vector<torch::Tensor> out;
     for (size_t b = 0; b < indices.size(); b += size_t(options.chunk)) {
         const size_t e = std::min(indices.size(), b + size_t(options.chunk));
         auto chunk = read_chunk(clips, rows, samples, indices, b, e);
-        ScoreInputs in;
-        in.frames = clips.frames(chunk.clip_index);
-        in.audio = chunk.audio;
-        in.captions = clips.captions(chunk.clip_index);
-        in.reference_audio = clips.audio(chunk.clip_index);
-        for (int64_t c : chunk.clip_index) in.is_speech.push_back(speech[size_t(c)]);
-        out.push_back(compute_raw_scores(judges, in, class_marginal));
+        out.push_back(compute_raw_scores(judges, score_inputs(clips, chunk.clip_index, chunk.audio), class_marginal));
         if (progress) progress->advance(int64_t(e - b));
     }
     if (progress) progress->finish();

@@ -100,13 +100,8 @@ DdpoResult train_ddpo(const io::ClipDataset& videos, const io::ClipDataset& val,
                 nulls = policy->null_features(b);
                 flow::GeneratorVelocity field(policy, feats, nulls);
                 traj = sde.sample(field, b, policy->net->latent_seq_len(), policy->config().network.latent_dim, rng);
-                score::ScoreInputs in;
-                in.frames = frames;
-                in.audio = judge::crop_or_pad(pipeline.latents_to_audio(traj.final_sample()), videos.n_samples());
-                in.captions = captions;
-                in.reference_audio = videos.audio(rows);
-                for (int64_t r : rows) in.is_speech.push_back(videos[r].label == "speech");
-                rewards = scorer.probabilities(in).select(1, 0).to(torch::kFloat);  // P(Good)
+                const auto audio = judge::crop_or_pad(pipeline.latents_to_audio(traj.final_sample()), videos.n_samples());
+                rewards = scorer.probabilities(score::score_inputs(videos, rows, audio)).select(1, 0).to(torch::kFloat);  // P(Good)
             }
             const auto adv = group_advantages(rewards, k, o.adv_clip);
             double policy_loss = 0, kl_loss = 0, approx_kl = 0, clipfrac = 0;
