@@ -35,14 +35,14 @@ namespace {
 struct DemoArgs {
     std::string out = "runs/demo";
     int64_t n_train = 64, n_val = 8, n_test = 16;
-    int64_t vae_steps = 300, gen_steps = 150, judge_steps = 150;
+    int64_t vae_steps = 300, gen_steps = 120, judge_steps = 150;
     int64_t batch = 8;
     int steps = 10;                 // Euler steps for every sampling in the demo
     double cfg = 4.5;
-    int64_t rate_videos = 24;       // train videos whose samples the simulated annotator rates
+    int64_t rate_videos = 16;       // train videos whose samples the simulated annotator rates
     int rate_k = 4;                 // samples per rated video
     int pair_k = 4;                 // candidates per video for the pairs
-    int64_t dpo_steps = 60;
+    int64_t dpo_steps = 40;
     double beta = 2000, dpo_lr = 2e-5;
     uint64_t seed = 0;
 };

@@ -46,7 +46,33 @@ torch::Tensor Pipeline::sample_latents_seeded(const torch::Tensor& frames_25fps,
     generator_->eval();
     V2A_CHECK(noise_seeds.size() == captions.size(), Usage, "generate: ", noise_seeds.size(), " seeds for ",
               captions.size(), " clips");
-    auto features = generator_->encode(frames_25fps, captions);
+    // K samples of one clip repeat its rows: encode each distinct (video, caption) once (the
+    // encoders cost as much as several flow steps) and gather the features back per row.
+    std::vector<int64_t> unique, row_to_unique;
+    for (size_t i = 0; i < captions.size(); ++i) {
+        int64_t found = -1;
+        for (size_t u = 0; u < unique.size() && found < 0; ++u) {
+            const auto j = unique[u];
+            const bool same_video = !frames_25fps.defined() || frames_25fps[int64_t(i)].equal(frames_25fps[j]);
+            if (captions[i] == captions[size_t(j)] && same_video) found = int64_t(u);
+        }
+        if (found < 0) {
+            found = int64_t(unique.size());
+            unique.push_back(int64_t(i));
+        }
+        row_to_unique.push_back(found);
+    }
+    model::ConditionFeatures features;
+    if (unique.size() == captions.size()) {
+        features = generator_->encode(frames_25fps, captions);
+    } else {
+        std::vector<std::string> ucap;
+        for (auto j : unique) ucap.push_back(captions[size_t(j)]);
+        const auto uidx = torch::tensor(unique, torch::kInt64);
+        auto f = generator_->encode(frames_25fps.defined() ? frames_25fps.index_select(0, uidx) : frames_25fps, ucap);
+        const auto back = torch::tensor(row_to_unique, torch::kInt64);
+        features = {f.clip_f.index_select(0, back), f.sync_f.index_select(0, back), f.text_f.index_select(0, back)};
+    }
     auto x0 = seeded_noise(noise_seeds, generator_->net->latent_seq_len(), generator_->config().network.latent_dim);
     return generator_->sample_from(features, x0, options.sampler, options.negative, callback);
 }
