@@ -14,6 +14,7 @@
 #include "v2a/serve/clip_registry.h"
 #include "v2a/serve/demo_runner.h"
 #include "v2a/serve/label_store.h"
+#include "v2a/serve/reservations.h"
 #include "v2a/serve/server.h"
 
 namespace v2a::serve {
@@ -23,6 +24,7 @@ struct ServerContext {
     ClipRegistry registry;
     LabelStore store;
     std::unique_ptr<DemoRunner> demo;   // null when no model was given
+    Reservations reservations;          // clips / pairs on someone's screen
     std::mutex rng_mutex;
     std::mt19937_64 rng{std::random_device{}()};   // A/B order
 

@@ -37,8 +37,21 @@ nlohmann::json comparison_json(const ComparisonRow& c) {
 void add_compare_routes(httplib::Server& server, ServerContext& ctx) {
     server.Get("/api/compare/next", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
                    const auto annotator = annotator_of(req);
-                   auto next = next_pair(ctx.registry, ctx.store.comparison_counts(),
-                                         ctx.store.seen_by(annotator, "compare"), annotator, ctx.options.raters_per_clip);
+                   std::optional<std::pair<size_t, size_t>> next;
+                   {
+                       std::lock_guard<std::mutex> lock(ctx.reservations.choosing());
+                       auto counts = ctx.store.comparison_counts();
+                       ctx.reservations.add_to(counts, annotator, "compare");
+                       next = next_pair(ctx.registry, counts, ctx.store.seen_by(annotator, "compare"), annotator,
+                                        ctx.options.raters_per_clip);
+                       if (next) {
+                           ctx.reservations.reserve(annotator, "compare",
+                                                    pair_key(ctx.registry.clips()[next->first].id,
+                                                             ctx.registry.clips()[next->second].id));
+                       } else {
+                           ctx.reservations.release(annotator, "compare");
+                       }
+                   }
                    nlohmann::json out{{"done", !next}, {"progress", progress(ctx, annotator)}};
                    if (next) {
                        bool swap;
@@ -71,6 +84,7 @@ void add_compare_routes(httplib::Server& server, ServerContext& ctx) {
                     row.response_ms = int_field(body, "response_ms", -1, 0, 24ll * 3600 * 1000);
                     row.request_id = string_field(body, "request_id", false, 64);
                     const auto written = ctx.store.add_comparison(row);
+                    ctx.reservations.release(row.annotator, "compare");
                     send_json(res, written.replayed ? 200 : 201,
                               {{"id", written.id}, {"winner", row.winner}, {"replayed", written.replayed},
                                {"progress", progress(ctx, row.annotator)}});
@@ -82,7 +96,12 @@ void add_compare_routes(httplib::Server& server, ServerContext& ctx) {
                     nlohmann::json out{{"undone", comparison_json(*undone)}, {"progress", progress(ctx, annotator)}};
                     const Clip* l = ctx.registry.find(undone->left);
                     const Clip* r = ctx.registry.find(undone->right);
-                    if (l && r) out["left"] = clip_json(*l), out["right"] = clip_json(*r), out["group"] = l->group;
+                    if (l && r) {
+                        ctx.reservations.reserve(annotator, "compare", pair_key(l->id, r->id));
+                        out["left"] = clip_json(*l);
+                        out["right"] = clip_json(*r);
+                        out["group"] = l->group;
+                    }
                     send_json(res, 200, out);
                 }));
     server.Post("/api/compare/skip", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
@@ -90,6 +109,7 @@ void add_compare_routes(httplib::Server& server, ServerContext& ctx) {
                     const auto annotator = annotator_of(body);
                     const auto [left, right] = pair_of(ctx, body);
                     ctx.store.add_skip(annotator, "compare", pair_key(left->id, right->id));
+                    ctx.reservations.release(annotator, "compare");
                     send_json(res, 200, {{"progress", progress(ctx, annotator)}});
                 }));
 }

@@ -74,7 +74,7 @@ void add_demo_routes(httplib::Server& server, ServerContext& ctx) {
                     r.prompt = form_text(req, "prompt", 1000);
                     r.negative = form_text(req, "negative", 1000);
                     r.seed = form_number<uint64_t>(req, "seed", 42);
-                    r.steps = form_number<int>(req, "steps", 25);
+                    r.steps = form_number<int>(req, "steps", std::min(25, demo.options().max_steps));
                     r.cfg = form_number<double>(req, "cfg", 4.5);
                     const auto id = demo.submit(req.get_file_value("video").content, r);
                     send_json(res, 202, job_json(*demo.job(id)));

@@ -37,8 +37,19 @@ const Clip& registered(const ServerContext& ctx, const std::string& id) {
 void add_rate_routes(httplib::Server& server, ServerContext& ctx) {
     server.Get("/api/rate/next", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
                    const auto annotator = annotator_of(req);
-                   const auto next = next_clip(ctx.registry, ctx.store.label_counts(), ctx.store.seen_by(annotator, "rate"),
-                                               annotator, ctx.options.raters_per_clip);
+                   std::optional<size_t> next;
+                   {
+                       std::lock_guard<std::mutex> lock(ctx.reservations.choosing());
+                       auto counts = ctx.store.label_counts();
+                       ctx.reservations.add_to(counts, annotator, "rate");
+                       next = next_clip(ctx.registry, counts, ctx.store.seen_by(annotator, "rate"), annotator,
+                                        ctx.options.raters_per_clip);
+                       if (next) {
+                           ctx.reservations.reserve(annotator, "rate", ctx.registry.clips()[*next].id);
+                       } else {
+                           ctx.reservations.release(annotator, "rate");
+                       }
+                   }
                    nlohmann::json out{{"done", !next}, {"progress", progress(ctx, annotator)}};
                    if (next) out["clip"] = clip_json(ctx.registry.clips()[*next]);
                    send_json(res, 200, out);
@@ -61,6 +72,7 @@ void add_rate_routes(httplib::Server& server, ServerContext& ctx) {
                     row.response_ms = int_field(body, "response_ms", -1, 0, 24ll * 3600 * 1000);
                     row.request_id = string_field(body, "request_id", false, 64);
                     const auto written = ctx.store.add_label(row);
+                    ctx.reservations.release(row.annotator, "rate");
                     row.id = written.id;
                     send_json(res, written.replayed ? 200 : 201,
                               {{"id", written.id}, {"clip_id", row.clip_id}, {"label", row.label},
@@ -71,7 +83,10 @@ void add_rate_routes(httplib::Server& server, ServerContext& ctx) {
                     const auto undone = ctx.store.undo_label(annotator);
                     V2A_REQUIRE(undone.has_value(), 404, "nothing to undo");
                     nlohmann::json out{{"undone", label_json(*undone)}, {"progress", progress(ctx, annotator)}};
-                    if (const Clip* clip = ctx.registry.find(undone->clip_id)) out["clip"] = clip_json(*clip);
+                    if (const Clip* clip = ctx.registry.find(undone->clip_id)) {
+                        ctx.reservations.reserve(annotator, "rate", clip->id);   // it is on their screen again
+                        out["clip"] = clip_json(*clip);
+                    }
                     send_json(res, 200, out);
                 }));
     server.Post("/api/rate/skip", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
@@ -79,6 +94,7 @@ void add_rate_routes(httplib::Server& server, ServerContext& ctx) {
                     const auto annotator = annotator_of(body);
                     const Clip& clip = registered(ctx, string_field(body, "clip_id", true, 1024));
                     ctx.store.add_skip(annotator, "rate", clip.id);
+                    ctx.reservations.release(annotator, "rate");
                     send_json(res, 200, {{"skipped", clip.id}, {"progress", progress(ctx, annotator)}});
                 }));
 }

@@ -1,6 +1,9 @@
 #include "v2a/serve/server.h"
 
+#include <atomic>
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include "v2a/core/error.h"
 #include "v2a/core/log.h"
@@ -48,6 +51,9 @@ struct Server::Impl {
     ServerContext ctx;
     httplib::Server http;
     bool bound = false;
+    // stop() may come before the accept loop runs (a signal at start-up): either listen() sees
+    // stop_requested, or stop() sees listening and waits for the loop to run before ending it.
+    std::atomic<bool> listening{false}, stop_requested{false};
     Impl(const ServerOptions& options, ClipRegistry clips) : ctx(options, std::move(clips)) {}
 };
 
@@ -152,10 +158,18 @@ int Server::bind() {
 
 void Server::listen() {
     if (!impl_->bound) bind();
+    impl_->listening = true;
+    if (impl_->stop_requested) return;
     impl_->http.listen_after_bind();
 }
 
-void Server::stop() { impl_->http.stop(); }
+void Server::stop() {
+    impl_->stop_requested = true;
+    if (impl_->listening) {
+        for (int i = 0; i < 1000 && !impl_->http.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    impl_->http.stop();
+}
 
 LabelStore& Server::store() { return impl_->ctx.store; }
 
