@@ -248,11 +248,13 @@ json Evaluation::to_json() const {
 }
 
 void plot_reliability(const std::filesystem::path& path, const Calibration& c, const std::string& title) {
-    report::Series acc{"accuracy (per bin)", {}, {}, "linespoints"};
-    report::Series conf{"mean confidence (per bin)", {}, {}, "points"};
+    // The usual diagram: per confidence bin a bar of its accuracy and a point at its mean confidence
+    // (the gap between them is the bin's calibration error), against the diagonal.
+    report::Series acc{"accuracy (per bin)", {}, {}, "boxes"};
+    report::Series conf{"mean confidence (per bin)", {}, {}, "points pt 7 ps 1.5"};
     for (const auto& b : c.bins) {
         if (b.count == 0) continue;
-        acc.x.push_back(b.confidence);
+        acc.x.push_back(0.5 * (b.lower + b.upper));
         acc.y.push_back(b.accuracy);
         conf.x.push_back(0.5 * (b.lower + b.upper));
         conf.y.push_back(b.confidence);
@@ -266,6 +268,8 @@ void plot_reliability(const std::filesystem::path& path, const Calibration& c, c
     o.ylabel = "accuracy";
     o.xrange = "[0:1]";
     o.yrange = "[0:1]";
+    o.extra = {"set boxwidth " + std::to_string(0.9 / double(std::max<size_t>(1, c.bins.size()))),
+               "set style fill solid 0.4 border"};
     report::plot_series(path, {acc, conf, diagonal}, o);
 }
 

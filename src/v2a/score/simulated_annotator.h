@@ -44,8 +44,10 @@ struct SimulatedAnnotatorOptions {
     double preferred_centroid_hz = 1200.0;   // spectral centroid the annotator likes
     double centroid_tolerance_octaves = 1.5; // Gaussian width of the brightness taste
     double taste_jitter = 1.0;               // per-annotator jitter scale: +-3 dB, +-0.5 octave, +-0.03 thresholds
-    double temporal_weight = 0.4, semantic_weight = 0.4, aesthetic_weight = 0.2;
-    double good_threshold = 0.7, bad_threshold = 0.45;
+    // Timing weighs most and Good needs quality >= 0.8, so the right sound at the wrong time (a 0.6 s
+    // shift) or under noise is Medium, a wrong sound Bad (measured: docs/AUDIOSCORE.md).
+    double temporal_weight = 0.5, semantic_weight = 0.35, aesthetic_weight = 0.15;
+    double good_threshold = 0.8, bad_threshold = 0.45;
     double silence_db = -60.0;               // RMS below this is silence: Bad
     /// Throws v2a::Error(Config) naming the bad option.
     void validate() const;
