@@ -14,6 +14,7 @@ PACKAGES=(
   libopencv-dev                                # drawing for the benchmark, Farneback flow for AV-Align
   libfluidsynth-dev fluid-soundfont-gm libespeak-ng-dev espeak-ng sound-theme-freedesktop   # real sound sources
   gnuplot-nox                                  # training curves and reliability plots (PNG/SVG)
+  chromium                                     # v2a serve's end-to-end browser test (headless, offline)
 )
 
 missing=()
@@ -25,6 +26,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# playwright-core (pinned in tests/serve/e2e/package-lock.json) drives Debian's chromium in the
+# browser test of v2a serve; it downloads no browser of its own. Node from Debian unless one with npm
+# is already installed (a NodeSource nodejs ships npm and conflicts with Debian's npm package).
+if ! command -v npm >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -d tests/serve/e2e/node_modules/playwright-core ]; then
+  npm ci --prefix tests/serve/e2e --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
 BUILD_DIR="${V2A_BUILD_DIR:-build}"
