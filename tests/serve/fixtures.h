@@ -16,7 +16,10 @@
 #include <vector>
 
 #include "support/temp_dir.h"
+#include "v2a/audio/vae.h"
 #include "v2a/core/fs.h"
+#include "v2a/flow/generator.h"
+#include "v2a/io/checkpoint.h"
 #include "v2a/io/media.h"
 #include "v2a/serve/clip_registry.h"
 #include "v2a/serve/server.h"
@@ -50,6 +53,25 @@ inline stdfs::path write_clips(const stdfs::path& dir, const std::vector<std::st
     }
     fs::write_atomic(dir / "manifest.csv", manifest);
     return dir / "manifest.csv";
+}
+
+/// An untrained `tiny` generator (2 s, 32x32 frames, 8 latent channels) and a matching tiny VAE in
+/// `dir` (generator.safetensors, vae.safetensors): enough for the Demo to run end to end.
+inline DemoOptions write_tiny_model(const stdfs::path& dir) {
+    torch::manual_seed(0);
+    flow::V2AGenerator g(flow::GeneratorConfig::preset("tiny", 2.0, 32));
+    g->net->set_latent_stats(torch::zeros({8}), torch::ones({8}));
+    flow::save_generator(dir / "generator.safetensors", g);
+    auto vo = audio::VaeOptions::preset("tiny");
+    vo.latent_dim = 8;
+    audio::MelVae v(vo);
+    v->set_latent_stats(torch::zeros({8}), torch::ones({8}));
+    io::save_checkpoint(dir / "vae.safetensors", *v, vo.to_json(), {{"kind", "mel_vae"}});
+    DemoOptions d;
+    d.generator = dir / "generator.safetensors";
+    d.vae = dir / "vae.safetensors";
+    d.work_dir = dir / "demo";
+    return d;
 }
 
 /// Clips registered without real media (one shared dummy file): for tests that never play them

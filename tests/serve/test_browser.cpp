@@ -7,9 +7,6 @@
 #include <cstdlib>
 
 #include "fixtures.h"
-#include "v2a/audio/vae.h"
-#include "v2a/flow/generator.h"
-#include "v2a/io/checkpoint.h"
 #include "v2a/serve/label_store.h"
 
 namespace v2a::serve::test {
@@ -48,23 +45,10 @@ TEST(BrowserTest, RatesThreeClipsByClickAndKeysThenChecksTheDatabase) {
     v2a::test::TempDir dir;
     // Three single clips and two versions of one video; each clip needs one rating.
     const auto manifest = write_clips(dir.path(), {"street", "piano", "dog", "engine__s1", "engine__s2"});
-    torch::manual_seed(0);
-    flow::V2AGenerator g(flow::GeneratorConfig::preset("tiny", 2.0, 32));
-    g->net->set_latent_stats(torch::zeros({8}), torch::ones({8}));
-    flow::save_generator(dir / "generator.safetensors", g);
-    auto vo = audio::VaeOptions::preset("tiny");
-    vo.latent_dim = 8;
-    audio::MelVae v(vo);
-    v->set_latent_stats(torch::zeros({8}), torch::ones({8}));
-    io::save_checkpoint(dir / "vae.safetensors", *v, vo.to_json(), {{"kind", "mel_vae"}});
-
     ServerOptions o;
     o.db = dir / "labels.sqlite";
     o.raters_per_clip = 1;
-    DemoOptions d;
-    d.generator = dir / "generator.safetensors";
-    d.vae = dir / "vae.safetensors";
-    d.work_dir = dir / "demo";
+    DemoOptions d = write_tiny_model(dir.path());
     d.vocoder_iterations = 4;
     o.demo = d;
     ClipRegistryOptions r;

@@ -1,9 +1,6 @@
 // The Demo endpoints with a tiny generator and VAE: a real upload is generated and served back as
 // an mp4 with audio; fake, oversized, too long and malformed uploads are refused with 4xx.
 #include "fixtures.h"
-#include "v2a/audio/vae.h"
-#include "v2a/flow/generator.h"
-#include "v2a/io/checkpoint.h"
 
 namespace v2a::serve::test {
 namespace {
@@ -15,24 +12,12 @@ protected:
     std::string clip_bytes;
 
     void SetUp() override {
-        torch::manual_seed(0);
-        flow::V2AGenerator g(flow::GeneratorConfig::preset("tiny", 2.0, 32));
-        g->net->set_latent_stats(torch::zeros({8}), torch::ones({8}));
-        flow::save_generator(dir / "generator.safetensors", g);
-        auto vo = audio::VaeOptions::preset("tiny");
-        vo.latent_dim = 8;
-        audio::MelVae v(vo);
-        v->set_latent_stats(torch::zeros({8}), torch::ones({8}));
-        io::save_checkpoint(dir / "vae.safetensors", *v, vo.to_json(), {{"kind", "mel_vae"}});
         write_clip(dir / "upload.mp4", 2, 1.0);
         clip_bytes = fs::read_text(dir / "upload.mp4");
 
         ServerOptions o;
         o.db = dir / "labels.sqlite";
-        DemoOptions d;
-        d.generator = dir / "generator.safetensors";
-        d.vae = dir / "vae.safetensors";
-        d.work_dir = dir / "demo";
+        DemoOptions d = write_tiny_model(dir.path());
         d.limits.max_bytes = int64_t(clip_bytes.size()) + 2000;
         d.limits.max_seconds = 1.5;
         d.max_steps = 8;

@@ -10,15 +10,18 @@ namespace v2a::serve {
 
 namespace {
 
-nlohmann::json progress(ServerContext& ctx, const std::string& annotator) {
-    const auto counts = ctx.store.label_counts();
-    const auto seen = ctx.store.seen_by(annotator, "rate");
+nlohmann::json progress(ServerContext& ctx, const std::string& annotator, const std::map<std::string, int64_t>& counts,
+                        const std::set<std::string>& seen) {
     const auto r = remaining_clips(ctx.registry, counts, seen, ctx.options.raters_per_clip);
     return {{"rated", ctx.store.done_by(annotator, "rate")},
             {"remaining", r.for_annotator},
             {"complete", r.complete},
             {"total", r.total},
             {"raters_per_clip", ctx.options.raters_per_clip}};
+}
+
+nlohmann::json progress(ServerContext& ctx, const std::string& annotator) {
+    return progress(ctx, annotator, ctx.store.label_counts(), ctx.store.seen_by(annotator, "rate"));
 }
 
 nlohmann::json label_json(const LabelRow& l) {
@@ -38,19 +41,22 @@ void add_rate_routes(httplib::Server& server, ServerContext& ctx) {
     server.Get("/api/rate/next", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
                    const auto annotator = annotator_of(req);
                    std::optional<size_t> next;
+                   std::map<std::string, int64_t> labelled;
+                   std::set<std::string> seen;
                    {
                        std::lock_guard<std::mutex> lock(ctx.reservations.choosing());
-                       auto counts = ctx.store.label_counts();
+                       labelled = ctx.store.label_counts();
+                       seen = ctx.store.seen_by(annotator, "rate");
+                       auto counts = labelled;
                        ctx.reservations.add_to(counts, annotator, "rate");
-                       next = next_clip(ctx.registry, counts, ctx.store.seen_by(annotator, "rate"), annotator,
-                                        ctx.options.raters_per_clip);
+                       next = next_clip(ctx.registry, counts, seen, annotator, ctx.options.raters_per_clip);
                        if (next) {
                            ctx.reservations.reserve(annotator, "rate", ctx.registry.clips()[*next].id);
                        } else {
                            ctx.reservations.release(annotator, "rate");
                        }
                    }
-                   nlohmann::json out{{"done", !next}, {"progress", progress(ctx, annotator)}};
+                   nlohmann::json out{{"done", !next}, {"progress", progress(ctx, annotator, labelled, seen)}};
                    if (next) out["clip"] = clip_json(ctx.registry.clips()[*next]);
                    send_json(res, 200, out);
                }));
@@ -74,9 +80,10 @@ void add_rate_routes(httplib::Server& server, ServerContext& ctx) {
                     const auto written = ctx.store.add_label(row);
                     ctx.reservations.release(row.annotator, "rate");
                     row.id = written.id;
+                    // No progress here: the page asks for the next clip (which carries it) right after.
                     send_json(res, written.replayed ? 200 : 201,
                               {{"id", written.id}, {"clip_id", row.clip_id}, {"label", row.label},
-                               {"replayed", written.replayed}, {"progress", progress(ctx, row.annotator)}});
+                               {"replayed", written.replayed}});
                 }));
     server.Post("/api/labels/undo", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
                     const auto annotator = annotator_of(json_body(req));
