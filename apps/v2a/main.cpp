@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     v2a::cli::add_pairs(app);
     v2a::cli::add_dpo(app);
     v2a::cli::add_ddpo(app);
+    v2a::cli::add_serve(app);
 
     try {
         app.parse(argc, argv);

@@ -120,6 +120,7 @@ void add_labels(CLI::App& app) {
     auto* cmd = app.add_subcommand("labels", "rating files (Good/Medium/Bad per generated sample) for AudioScore");
     cmd->require_subcommand(1);
     add_simulate(*cmd);
+    add_labels_export(*cmd);
 }
 
 }  // namespace v2a::cli

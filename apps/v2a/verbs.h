@@ -15,9 +15,12 @@ void add_generate(CLI::App& app);
 void add_train_judges(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_labels(CLI::App& app);
+/// `labels export` (verb_labels_export.cpp), added to the `labels` command by add_labels.
+void add_labels_export(CLI::App& labels);
 void add_audioscore(CLI::App& app);
 void add_pairs(CLI::App& app);
 void add_dpo(CLI::App& app);
 void add_ddpo(CLI::App& app);
+void add_serve(CLI::App& app);
 
 }  // namespace v2a::cli
