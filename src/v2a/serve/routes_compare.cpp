@@ -40,8 +40,9 @@ void add_compare_routes(httplib::Server& server, ServerContext& ctx) {
                    std::optional<std::pair<size_t, size_t>> next;
                    {
                        std::lock_guard<std::mutex> lock(ctx.reservations.choosing());
-                       auto counts = ctx.store.comparison_counts();
+                       std::map<std::string, int64_t> counts;   // reservations first: see routes_rate.cpp
                        ctx.reservations.add_to(counts, annotator, "compare");
+                       for (const auto& [key, n] : ctx.store.comparison_counts()) counts[key] += n;
                        next = next_pair(ctx.registry, counts, ctx.store.seen_by(annotator, "compare"), annotator,
                                         ctx.options.raters_per_clip);
                        if (next) {

@@ -45,10 +45,13 @@ void add_rate_routes(httplib::Server& server, ServerContext& ctx) {
                    std::set<std::string> seen;
                    {
                        std::lock_guard<std::mutex> lock(ctx.reservations.choosing());
+                       // Reservations before labels: a label committed (and its reservation released)
+                       // in between is then counted twice, never zero times.
+                       std::map<std::string, int64_t> counts;
+                       ctx.reservations.add_to(counts, annotator, "rate");
                        labelled = ctx.store.label_counts();
                        seen = ctx.store.seen_by(annotator, "rate");
-                       auto counts = labelled;
-                       ctx.reservations.add_to(counts, annotator, "rate");
+                       for (const auto& [id, n] : labelled) counts[id] += n;
                        next = next_clip(ctx.registry, counts, seen, annotator, ctx.options.raters_per_clip);
                        if (next) {
                            ctx.reservations.reserve(annotator, "rate", ctx.registry.clips()[*next].id);
