@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "support/expect_error.h"
 #include "v2a/core/error.h"
 #include "v2a/flow/dpo.h"
 
@@ -11,16 +12,7 @@ namespace {
 
 const auto kF64 = torch::TensorOptions().dtype(torch::kDouble);
 
-template <typename Fn>
-void expect_error(Fn&& fn, ErrorKind kind, const std::string& needle) {
-    try {
-        fn();
-        FAIL() << "no throw, expected an error naming '" << needle << "'";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.kind(), kind) << e.what();
-        EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
-}
+using test::expect_error;
 
 TEST(FlowDpoTest, MatchesHandComputedValues) {
     const auto tw = torch::tensor({1.0, 0.5}, kF64), rw = torch::tensor({0.8, 0.5}, kF64);
