@@ -43,8 +43,9 @@ run "$OUT/audioscore.safetensors" "$V2A" "${T[@]}" audioscore train --data "$M" 
     --labels "$OUT/ratings/labels.csv" --judges "$J" --out "$OUT/audioscore.safetensors"
 AS=$OUT/audioscore.safetensors
 # Pairs on the TRAIN videos.
-run "$OUT/pairs/config.json" "$V2A" "${T[@]}" pairs --data "$M" --model "$BASE" --vae "$VAE" --judges "$J" \
-    --audioscore "$AS" -K "$K" --steps "$STEPS" --out "$OUT/pairs"
+# (pairs resumes by itself; the marker only records that it finished)
+run "$OUT/pairs/.done" bash -c "'$V2A' ${T[*]} pairs --data '$M' --model '$BASE' --vae '$VAE' --judges '$J' \
+    --audioscore '$AS' -K $K --steps $STEPS --out '$OUT/pairs' && touch '$OUT/pairs/.done'"
 
 evaluate() {  # name generator
   local name=$1 gen=$2

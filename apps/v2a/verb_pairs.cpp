@@ -75,7 +75,18 @@ void add_pairs(CLI::App& app) {
                                  {"seed", a->o.seed},     {"steps", a->o.generate.sampler.steps},
                                  {"cfg", a->o.generate.sampler.cfg_strength}, {"ranking", a->ranking},
                                  {"min_margin", a->o.selection.min_margin}};
-        fs::write_atomic(std::filesystem::path(a->out) / "config.json", config.dump(2));
+        // A resumed or sharded job must make the same set: refuse to mix pairs made differently.
+        const auto config_path = std::filesystem::path(a->out) / "config.json";
+        if (std::filesystem::exists(config_path)) {
+            const auto old = nlohmann::json::parse(fs::read_text(config_path));
+            for (const auto& [key, value] : config.items()) {
+                V2A_CHECK(old.value(key, nlohmann::json()) == value, Usage, "pairs: ", config_path.string(),
+                          " was made with ", key, " = ", old.value(key, nlohmann::json()).dump(), ", this run has ",
+                          value.dump(), " (use the same options to resume, or a new --out)");
+            }
+        } else {
+            fs::write_atomic(config_path, config.dump(2));
+        }
         if (!a->no_auto) {
             V2A_CHECK(!a->judges.empty(), Usage, "pairs: --judges is required for sampled pairs");
             V2A_CHECK(!a->audioscore.empty(), Usage, "pairs: --audioscore is required for sampled pairs");
