@@ -67,14 +67,6 @@ torch::Tensor generate_rows(flow::Pipeline& p, const io::ClipDataset& clips, con
     return torch::cat(parts);
 }
 
-void write_wav(const std::filesystem::path& path, const torch::Tensor& wav, int rate) {
-    io::Audio a;
-    a.sample_rate = rate;
-    auto c = wav.contiguous().to(torch::kFloat);
-    a.samples.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    io::write_audio_file(path, a);
-}
-
 struct SystemScores {
     judge::EvalResult eval;
     double p_good = 0, sim_quality = 0, sim_good = 0, sim_bad = 0;
@@ -177,7 +169,7 @@ void run(const DemoArgs& a) {
         const auto& item = train[rate_rows[i]];
         score::SampleRecord s{score::sample_id(item.id, rate_seeds[i]), item.id, rate_seeds[i], {}};
         s.audio = root / "ratings" / (s.sample_id + ".wav");
-        write_wav(s.audio, rated_audio[int64_t(i)], pipeline.sample_rate());
+        io::write_audio_file(s.audio, flow::to_audio(rated_audio[int64_t(i)], pipeline.sample_rate()));
         auto r = annotator.rate(rated_audio[int64_t(i)], item, s.sample_id);
         labels.push_back({s.sample_id, r.rating, annotator.options().annotator});
         ratings.push_back(r.rating);
@@ -238,10 +230,7 @@ void run(const DemoArgs& a) {
 
     // One example muxed with its video, as MMAudio's demo writes it.
     const auto example_audio = generate_rows(dpo_pipeline, test, {0}, {eval_seed}, gopt);
-    io::Audio example;
-    example.sample_rate = dpo_pipeline.sample_rate();
-    auto first = example_audio[0].contiguous();
-    example.samples.assign(first.data_ptr<float>(), first.data_ptr<float>() + first.numel());
+    const auto example = flow::to_audio(example_audio[0], dpo_pipeline.sample_rate());
     const auto example_path = root / "example.mp4";
     io::mux_audio_into_video(test[0].video, example, example_path);
 

@@ -21,20 +21,6 @@ struct GenerateArgs {
     uint64_t seed = 42;
 };
 
-io::Audio to_audio(const torch::Tensor& wav, int sample_rate) {
-    io::Audio a;
-    a.sample_rate = sample_rate;
-    auto c = wav.contiguous().to(torch::kFloat32);
-    a.samples.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    // Peak-limit: Griffin-Lim can overshoot slightly; never clip the file.
-    float peak = 0;
-    for (float s : a.samples) peak = std::max(peak, std::abs(s));
-    if (peak > 0.99f) {
-        for (float& s : a.samples) s *= 0.99f / peak;
-    }
-    return a;
-}
-
 // K samples per clip (--samples-per-clip): sample k of a clip uses seed + k and the clip's own noise
 // stream (flow::noise_seed), so a sample is the same whatever batch it lands in and matches the
 // candidates `v2a pairs` draws. Files D/<sample_id>.wav; existing ones are kept (resumable).
@@ -73,7 +59,7 @@ void generate_samples(const GenerateArgs& args, flow::Pipeline& pipeline, flow::
         auto wav = pipeline.latents_to_audio(pipeline.sample_latents_seeded(clips.frames(rows), captions, noise, go));
         for (size_t k = b; k < e; ++k) {
             io::write_audio_file(samples[pending[k].second].audio,
-                                 to_audio(wav[int64_t(k - b)], pipeline.sample_rate()));
+                                 flow::to_audio(wav[int64_t(k - b)], pipeline.sample_rate()));
         }
         progress.advance(int64_t(e - b));
     }
@@ -117,7 +103,7 @@ void run(const GenerateArgs& args) {
         Progress progress("generate", args.steps, "step");
         auto wav = pipeline.generate(frames, {args.prompt}, go, [&](const flow::StepInfo&) { progress.advance(); });
         progress.finish();
-        auto audio = to_audio(wav[0], pipeline.sample_rate());
+        auto audio = flow::to_audio(wav[0], pipeline.sample_rate());
         std::filesystem::path out = args.out;
         if (out.extension() == ".mp4") {
             auto wav_path = out;
@@ -158,7 +144,7 @@ void run(const GenerateArgs& args) {
         auto wav = pipeline.generate(clips.frames(rows), captions, go);
         for (size_t k = 0; k < rows.size(); ++k) {
             io::write_audio_file(std::filesystem::path(args.out_dir) / (clips[rows[k]].id + ".wav"),
-                                 to_audio(wav[int64_t(k)], pipeline.sample_rate()));
+                                 flow::to_audio(wav[int64_t(k)], pipeline.sample_rate()));
         }
         progress.advance(int64_t(rows.size()));
     }

@@ -1,8 +1,24 @@
 #include "v2a/flow/pipeline.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "v2a/core/error.h"
 
 namespace v2a::flow {
+
+io::Audio to_audio(const torch::Tensor& wav, int sample_rate) {
+    io::Audio a;
+    a.sample_rate = sample_rate;
+    auto c = wav.contiguous().to(torch::kFloat32);
+    a.samples.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    float peak = 0;
+    for (float s : a.samples) peak = std::max(peak, std::abs(s));
+    if (peak > 0.99f) {
+        for (float& s : a.samples) s *= 0.99f / peak;
+    }
+    return a;
+}
 
 Pipeline::Pipeline(V2AGenerator generator, audio::MelVae vae, std::unique_ptr<audio::Vocoder> vocoder)
     : generator_(std::move(generator)), vae_(std::move(vae)), vocoder_(std::move(vocoder)) {

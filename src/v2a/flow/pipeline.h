@@ -9,6 +9,7 @@
 #include "v2a/audio/vae.h"
 #include "v2a/audio/vocoder.h"
 #include "v2a/flow/generator.h"
+#include "v2a/io/media.h"
 
 namespace v2a::flow {
 
@@ -17,6 +18,10 @@ struct GenerateOptions {
     uint64_t seed = 42;                      // MMAudio demo default
     std::vector<std::string> negative;       // per clip; empty = null text
 };
+
+/// A generated waveform [S] as io::Audio at `sample_rate`, peak-limited to 0.99 (Griffin-Lim can
+/// overshoot; files and AAC must not clip).
+io::Audio to_audio(const torch::Tensor& wav, int sample_rate);
 
 class Pipeline {
 public:

@@ -25,20 +25,6 @@ std::string random_id() {
     return buf;
 }
 
-/// A generated waveform [S] as io::Audio, peak-limited: Griffin-Lim can overshoot and AAC must not clip.
-io::Audio to_audio(const torch::Tensor& wav, int sample_rate) {
-    io::Audio a;
-    a.sample_rate = sample_rate;
-    auto c = wav.contiguous().to(torch::kFloat32);
-    a.samples.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    float peak = 0;
-    for (float s : a.samples) peak = std::max(peak, std::abs(s));
-    if (peak > 0.99f) {
-        for (float& s : a.samples) s *= 0.99f / peak;
-    }
-    return a;
-}
-
 void check_text(const std::string& text, const char* what) {
     V2A_REQUIRE(text.size() <= 1000, 400, what, ": longer than 1000 bytes");
     V2A_REQUIRE(utf8_invalid_at(text) == std::string::npos, 400, what, ": not valid UTF-8");
@@ -167,7 +153,7 @@ void DemoRunner::run_job(const std::string& id) {
             jobs_[id].step = s.step + 1;
         });
     }
-    const auto audio = to_audio(wav[0], pipeline_->sample_rate());
+    const auto audio = flow::to_audio(wav[0], pipeline_->sample_rate());
     try {
         io::mux_audio_into_video(job.upload, audio, job.result);
     } catch (const Error& e) {
