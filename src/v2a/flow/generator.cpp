@@ -134,12 +134,9 @@ torch::Tensor V2AGeneratorImpl::flow_loss(const torch::Tensor& x1, const model::
 torch::Tensor V2AGeneratorImpl::sample(const model::ConditionFeatures& features, const EulerSamplerOptions& options,
                                        torch::Generator& generator, const std::vector<std::string>& negative,
                                        const StepCallback& callback) {
-    const int64_t batch = features.batch_size();
-    GeneratorVelocity field(V2AGenerator(std::static_pointer_cast<V2AGeneratorImpl>(shared_from_this())),
-                            features, null_features(batch, negative));
-    EulerSampler sampler(options);
-    return sampler.sample(field, batch, net->latent_seq_len(), config_.network.latent_dim, generator,
-                          torch::kFloat, callback);
+    const auto x0 = randn_from({features.batch_size(), net->latent_seq_len(), config_.network.latent_dim}, generator,
+                               torch::kFloat);
+    return sample_from(features, x0, options, negative, callback);
 }
 
 torch::Tensor V2AGeneratorImpl::sample_from(const model::ConditionFeatures& features, const torch::Tensor& x0,
