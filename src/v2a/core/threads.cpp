@@ -1,6 +1,7 @@
 #include "v2a/core/threads.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -11,6 +12,20 @@
 namespace v2a {
 namespace {
 std::atomic<int> g_threads{int(std::max(1u, std::thread::hardware_concurrency()))};
+
+// Debian's libopenblas0-pthread runs its own pool of one thread per core next to LibTorch's OpenMP
+// pool; both busy-wait, so on 2 cores `--threads 2` trained 40% slower than with BLAS single-threaded
+// (docs/DECISIONS.md D9). LibTorch parallelises around the GEMMs itself, so BLAS gets one thread.
+// Looked up at run time: with another BLAS behind libblas.so.3 the symbol is simply absent.
+void pin_blas_to_one_thread() {
+    using SetThreads = void (*)(int);
+    for (const char* name : {"openblas_set_num_threads", "goto_set_num_threads"}) {
+        if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, name))) {
+            fn(1);
+            return;
+        }
+    }
+}
 }
 
 int configure_threads(int requested) {
@@ -21,6 +36,7 @@ int configure_threads(int requested) {
     }
     if (n <= 0) n = int(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(n);
+    pin_blas_to_one_thread();
     static std::once_flag interop_once;
     std::call_once(interop_once, [] {
         try {

@@ -1,0 +1,159 @@
+// Generation speed and training throughput of the V2A generator (issue 3).
+//
+//   bench_generate [--preset bench] [--threads 1,2] [--batches 1,8] [--steps 25] [--cfg 4.5]
+//                  [--train-batch 8] [--train-steps 6] [--repeats 2] [--out result.json]
+//
+// Generation: frames + captions -> Euler sampler with CFG (conditional and unconditional passes in one
+// batched forward) -> VAE decode -> Griffin-Lim (32 iterations). Real-time factor = wall seconds /
+// seconds of audio produced (below 1 = faster than real time), reported for the whole pipeline and
+// for the sampler alone. Training: one SFT update = encoders + flow loss + backward + AdamW, as
+// `v2a train` does it, in clips/s. Weights are random: speed does not depend on their values.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "v2a/core/error.h"
+#include "v2a/core/fs.h"
+#include "v2a/core/threads.h"
+#include "v2a/flow/pipeline.h"
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::vector<int> parse_list(const std::string& text) {
+    std::vector<int> out;
+    std::stringstream ss(text);
+    for (std::string item; std::getline(ss, item, ',');) out.push_back(std::stoi(item));
+    return out;
+}
+
+/// Random 25 fps frames [B, T, H, W, 3] uint8 for a clip of `duration` seconds.
+torch::Tensor random_frames(int64_t batch, double duration, int size) {
+    const int64_t t = int64_t(duration * 25.0 + 0.5);
+    return torch::randint(0, 256, {batch, t, size, size, 3}, torch::kUInt8);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string preset = "bench", threads_arg = "1,2", batches_arg = "1,8", out;
+    int steps = 25, train_batch = 8, train_steps = 6, repeats = 2;
+    double cfg = 4.5;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                std::cerr << "bench_generate: " << a << " needs a value\n";
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "--preset") preset = next();
+        else if (a == "--threads") threads_arg = next();
+        else if (a == "--batches") batches_arg = next();
+        else if (a == "--steps") steps = std::stoi(next());
+        else if (a == "--cfg") cfg = std::stod(next());
+        else if (a == "--train-batch") train_batch = std::stoi(next());
+        else if (a == "--train-steps") train_steps = std::stoi(next());
+        else if (a == "--repeats") repeats = std::stoi(next());
+        else if (a == "--out") out = next();
+        else {
+            std::cerr << "bench_generate: unknown argument " << a << "\n";
+            return 2;
+        }
+    }
+    try {
+        torch::manual_seed(0);
+        auto config = v2a::flow::GeneratorConfig::preset(preset, 4.0, 64);
+        v2a::flow::V2AGenerator generator(config);
+        v2a::audio::MelVae vae(v2a::audio::VaeOptions::preset(preset == "tiny" ? "tiny" : "bench"));
+        v2a::flow::Pipeline pipeline(generator, vae, std::make_unique<v2a::audio::GriffinLimVocoder>());
+        const double duration = generator->duration();
+        nlohmann::json result = {{"preset", preset},
+                                 {"network_parameters", generator->net->num_parameters()},
+                                 {"duration_s", duration},
+                                 {"euler_steps", steps},
+                                 {"cfg", cfg},
+                                 {"vocoder", "griffin-lim 32 iterations"},
+                                 {"generation", nlohmann::json::array()},
+                                 {"training", nlohmann::json::array()}};
+        for (int threads : parse_list(threads_arg)) {
+            v2a::configure_threads(threads);  // as the CLI: LibTorch threads, BLAS single-threaded
+            generator->eval();
+            for (int batch : parse_list(batches_arg)) {
+                std::vector<std::string> captions(size_t(batch), "a dog barks twice");
+                auto frames = random_frames(batch, duration, config.frame_size);
+                v2a::flow::GenerateOptions go;
+                go.sampler.steps = steps;
+                go.sampler.cfg_strength = cfg;
+                torch::NoGradGuard no_grad;
+                pipeline.sample_latents(frames, captions, go);  // warm-up (allocator, OpenMP pool)
+                double best_total = 1e30, best_sampler = 1e30;
+                for (int r = 0; r < repeats; ++r) {
+                    const auto t0 = Clock::now();
+                    auto latents = pipeline.sample_latents(frames, captions, go);
+                    const double sampler_s = seconds_since(t0);
+                    pipeline.latents_to_audio(latents);
+                    const double total_s = seconds_since(t0);
+                    best_total = std::min(best_total, total_s);
+                    best_sampler = std::min(best_sampler, sampler_s);
+                }
+                const double audio_s = duration * batch;
+                nlohmann::json row = {{"threads", threads},
+                                      {"batch", batch},
+                                      {"seconds_per_batch", best_total},
+                                      {"sampler_seconds_per_batch", best_sampler},
+                                      {"rtf", best_total / audio_s},
+                                      {"sampler_rtf", best_sampler / audio_s},
+                                      {"x_real_time", audio_s / best_total}};
+                std::printf("generate  threads %d  batch %d: %.2f s per batch (sampler %.2f s)  RTF %.3f  (%.1fx real time)\n",
+                            threads, batch, best_total, best_sampler, best_total / audio_s, audio_s / best_total);
+                result["generation"].push_back(row);
+            }
+            // Training throughput: the `v2a train` step on random frames and latents.
+            generator->train();
+            std::vector<torch::Tensor> params;
+            for (auto& p : generator->parameters()) {
+                if (p.requires_grad()) params.push_back(p);
+            }
+            torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-4).betas({0.9, 0.95}));
+            std::vector<std::string> captions(size_t(train_batch), "a dog barks twice");
+            auto frames = random_frames(train_batch, duration, config.frame_size);
+            auto x1 = torch::randn({train_batch, generator->net->latent_seq_len(), config.network.latent_dim});
+            auto rng = v2a::flow::cpu_generator(1);
+            auto step = [&] {
+                optimizer.zero_grad();
+                auto features = generator->encode(frames, captions);
+                auto loss = generator->flow_loss(x1, features, rng, {}).mean();
+                loss.backward();
+                torch::nn::utils::clip_grad_norm_(params, 1.0);
+                optimizer.step();
+            };
+            step();  // warm-up
+            const auto t0 = Clock::now();
+            for (int s = 0; s < train_steps; ++s) step();
+            const double sec = seconds_since(t0);
+            const double clips_per_s = double(train_batch) * train_steps / sec;
+            std::printf("train     threads %d  batch %d: %.2f s per update  %.2f clips/s\n", threads, train_batch,
+                        sec / train_steps, clips_per_s);
+            result["training"].push_back({{"threads", threads},
+                                          {"batch", train_batch},
+                                          {"seconds_per_update", sec / train_steps},
+                                          {"clips_per_second", clips_per_s}});
+        }
+        if (!out.empty()) v2a::fs::write_atomic(out, result.dump(2) + "\n");
+        std::cout << result.dump(2) << "\n";
+    } catch (const std::exception& e) {
+        std::cerr << "bench_generate: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
