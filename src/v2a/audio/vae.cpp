@@ -191,4 +191,10 @@ MelVae load_vae(const std::filesystem::path& path) {
     return vae;
 }
 
+torch::Tensor trim_mel_frames(const torch::Tensor& log_mel, int64_t multiple) {
+    V2A_CHECK(multiple >= 1, Usage, "trim_mel_frames: multiple must be >= 1, got ", multiple);
+    const int64_t f = log_mel.size(-1);
+    return log_mel.narrow(-1, 0, f - f % multiple);
+}
+
 }  // namespace v2a::audio

@@ -89,6 +89,10 @@ private:
 };
 TORCH_MODULE(MelVae);
 
+/// Drops trailing mel frames [..., F] so F is a multiple of `multiple` (encode needs F divisible by
+/// the VAE's downsampling; a 4 s clip gives 251 frames -> 250).
+torch::Tensor trim_mel_frames(const torch::Tensor& log_mel, int64_t multiple = 2);
+
 /// Loads a VAE checkpoint (config in its metadata), frozen and in eval mode.
 MelVae load_vae(const std::filesystem::path& path);
 

@@ -97,8 +97,7 @@ torch::Tensor Pipeline::audio_to_latents(const torch::Tensor& wav) {
     torch::NoGradGuard no_grad;
     V2A_CHECK(wav.dim() == 2 && wav.size(0) >= 1, Usage, "audio_to_latents: expected [B, S], got ", wav.sizes());
     audio::MelSpectrogram mel;
-    auto mels = mel(wav.to(torch::kFloat));
-    mels = mels.narrow(2, 0, mels.size(2) - mels.size(2) % 2);
+    auto mels = audio::trim_mel_frames(mel(wav.to(torch::kFloat)), vae_->options().downsample);
     auto z = vae_->encode(mels).mean.transpose(1, 2);  // [B, N, C]
     const int64_t n = generator_->net->latent_seq_len();
     V2A_CHECK(z.size(1) >= n, Data, "audio_to_latents: ", z.size(1), " latent frames, the generator needs ", n);

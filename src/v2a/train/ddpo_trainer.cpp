@@ -49,27 +49,10 @@ DdpoResult train_ddpo(const io::ClipDataset& videos, const io::ClipDataset& val,
     const LatentSet val_set = make_latent_set(vae, val);
     const double heldout_init = heldout_flow_loss(policy, val_set);
 
-    std::vector<torch::Tensor> params;
-    for (auto& p : policy->parameters()) {
-        if (p.requires_grad()) params.push_back(p);
-    }
-    torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(1e-6));
+    auto optimizer = generator_adamw(*policy, o.lr);
     BatchSampler sampler(videos.size(), o.videos_per_step, o.seed);
-    TrainLoopOptions lo;
-    lo.name = "ddpo";
-    lo.run_dir = o.run_dir;
-    lo.steps = o.steps;
-    lo.log_every = o.log_every;
-    lo.val_every = o.val_every;
-    lo.checkpoint_every = o.checkpoint_every;
-    lo.ema_decay = 0.0;
-    lo.schedule.base_lr = o.lr;
-    lo.schedule.warmup_steps = o.warmup;
-    lo.resume = o.resume;
-    lo.seed = o.seed;
-    lo.stop_after = o.stop_after;
-    lo.config_json = policy->config().to_json();
-    TrainLoop loop(lo, *policy, optimizer, &sampler);
+    const auto lo = generator_loop_options("ddpo", o, 0.0, policy->config().to_json());  // no EMA in RL
+    TrainLoop loop(lo, *policy, *optimizer, &sampler);
     flow::SdeSamplerOptions so;
     so.steps = o.sde_steps;
     so.cfg_strength = o.cfg;

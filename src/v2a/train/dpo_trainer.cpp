@@ -105,26 +105,10 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     const double heldout_init = heldout_flow_loss(reference, val_set);
     V2A_LOG_INFO("dpo: reference held-out flow-matching loss %.4f", heldout_init);
 
-    std::vector<torch::Tensor> params;
-    for (auto& p : policy->parameters()) {
-        if (p.requires_grad()) params.push_back(p);
-    }
-    torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o.lr).betas({0.9, 0.95}).weight_decay(1e-6));
-    TrainLoopOptions lo;
-    lo.name = o.source == DpoPairSource::SyncDpo ? "syncdpo" : "dpo";
-    lo.run_dir = o.run_dir;
-    lo.steps = o.steps;
-    lo.log_every = o.log_every;
-    lo.val_every = o.val_every;
-    lo.checkpoint_every = o.checkpoint_every;
-    lo.ema_decay = o.ema_decay;
-    lo.schedule.base_lr = o.lr;
-    lo.schedule.warmup_steps = o.warmup;
-    lo.resume = o.resume;
-    lo.seed = o.seed;
-    lo.stop_after = o.stop_after;
-    lo.config_json = policy->config().to_json();
-    TrainLoop loop(lo, *policy, optimizer, o.source == DpoPairSource::SyncDpo ? &clip_sampler : nullptr);
+    auto optimizer = generator_adamw(*policy, o.lr);
+    const auto lo = generator_loop_options(o.source == DpoPairSource::SyncDpo ? "syncdpo" : "dpo", o, o.ema_decay,
+                                           policy->config().to_json());
+    TrainLoop loop(lo, *policy, *optimizer, o.source == DpoPairSource::SyncDpo ? &clip_sampler : nullptr);
     flow::FlowMatching fm;
     pairs::NegativeCurriculum negatives;
     negatives.stages = o.syncdpo_stages;

@@ -204,4 +204,13 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
     return made;
 }
 
+std::unique_ptr<torch::optim::AdamW> generator_adamw(torch::nn::Module& model, double lr) {
+    std::vector<torch::Tensor> params;
+    for (auto& p : model.parameters()) {
+        if (p.requires_grad()) params.push_back(p);
+    }
+    return std::make_unique<torch::optim::AdamW>(
+        params, torch::optim::AdamWOptions(lr).betas({0.9, 0.95}).weight_decay(1e-6).eps(1e-8));
+}
+
 }  // namespace v2a::train

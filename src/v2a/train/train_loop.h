@@ -9,6 +9,7 @@
 //   <run>/model.safetensors  the final weights for inference (EMA when enabled), config in metadata
 #pragma once
 #include <torch/nn/module.h>
+#include <torch/optim/adamw.h>
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
@@ -85,5 +86,31 @@ private:
     int64_t step_ = 0;
     double throughput_ = 0.0;
 };
+
+/// The generator trainers' optimizer (MMAudio's recipe): AdamW, betas (0.9, 0.95), weight decay
+/// 1e-6, over the parameters that require gradients (frozen encoders are left out).
+std::unique_ptr<torch::optim::AdamW> generator_adamw(torch::nn::Module& model, double lr);
+
+/// Loop settings from a trainer's options (SftOptions, DpoOptions, DdpoOptions all have run_dir,
+/// steps, log_every, val_every, checkpoint_every, lr, warmup, resume, seed and stop_after).
+template <class Options>
+TrainLoopOptions generator_loop_options(const std::string& name, const Options& o, double ema_decay,
+                                        const std::string& config_json) {
+    TrainLoopOptions lo;
+    lo.name = name;
+    lo.run_dir = o.run_dir;
+    lo.steps = o.steps;
+    lo.log_every = o.log_every;
+    lo.val_every = o.val_every;
+    lo.checkpoint_every = o.checkpoint_every;
+    lo.ema_decay = ema_decay;
+    lo.schedule.base_lr = o.lr;
+    lo.schedule.warmup_steps = o.warmup;
+    lo.resume = o.resume;
+    lo.seed = o.seed;
+    lo.stop_after = o.stop_after;
+    lo.config_json = config_json;
+    return lo;
+}
 
 }  // namespace v2a::train

@@ -18,8 +18,7 @@ torch::Tensor dataset_mels(const io::ClipDataset& data, const audio::MelSpectrog
         for (int64_t i = start; i < std::min(data.size(), start + 64); ++i) idx.push_back(i);
         parts.push_back(mel(data.audio(idx)));
     }
-    auto mels = torch::cat(parts);
-    return mels.narrow(2, 0, mels.size(2) - mels.size(2) % 2);
+    return audio::trim_mel_frames(torch::cat(parts));
 }
 
 }  // namespace
