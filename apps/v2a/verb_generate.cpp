@@ -1,6 +1,9 @@
 // `v2a generate`: audio for a video (or a prompt alone), or for every clip of a manifest.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <numeric>
+#include <random>
 
 #include "common.h"
 #include "v2a/core/error.h"
@@ -16,6 +19,8 @@ namespace {
 
 struct GenerateArgs {
     std::string model, vae, video, prompt, negative, out, manifest, out_dir, split = "test";
+    std::string video_source = "own";  // --manifest: own | shuffled | none (controls for onset F1)
+    bool no_text = false;
     double duration = 0.0, cfg = 4.5;
     int steps = 25, batch = 8, vocoder_iterations = 32, samples_per_clip = 0;
     uint64_t seed = 42;
@@ -71,10 +76,28 @@ void generate_samples(const GenerateArgs& args, flow::Pipeline& pipeline, flow::
                 (dir / "samples.csv").c_str());
 }
 
+// For --video-source shuffled: row i is fed the video of row source[i] != i (a seeded derangement),
+// so each clip keeps its own caption and output name but its audio cannot follow its own video.
+std::vector<int64_t> shuffled_rows(int64_t n, uint64_t seed) {
+    std::vector<int64_t> source(static_cast<size_t>(n));
+    std::iota(source.begin(), source.end(), 0);
+    if (n < 2) return source;
+    std::mt19937_64 rng(seed);
+    std::shuffle(source.begin(), source.end(), rng);
+    for (int64_t i = 0; i < n; ++i) {  // fix the fixed points by swapping with a neighbour
+        if (source[size_t(i)] == i) std::swap(source[size_t(i)], source[size_t((i + 1) % n)]);
+    }
+    return source;
+}
+
 void run(const GenerateArgs& args) {
     V2A_CHECK(args.video.empty() || args.manifest.empty(), Usage, "generate: give --video or --manifest, not both");
     V2A_CHECK(args.samples_per_clip == 0 || !args.manifest.empty(), Usage,
               "generate: --samples-per-clip needs --manifest and --out-dir");
+    V2A_CHECK(args.video_source == "own" || args.video_source == "shuffled" || args.video_source == "none", Usage,
+              "generate: --video-source must be own, shuffled or none, got '", args.video_source, "'");
+    V2A_CHECK((args.video_source == "own" && !args.no_text) || (!args.manifest.empty() && args.samples_per_clip == 0),
+              Usage, "generate: --video-source and --no-text apply to --manifest generation (without --samples-per-clip)");
     audio::GriffinLimOptions gl;
     gl.iterations = args.vocoder_iterations;
     auto pipeline = flow::Pipeline::load(args.model, args.vae, gl);
@@ -133,15 +156,22 @@ void run(const GenerateArgs& args) {
         generate_samples(args, pipeline, go, clips);
         return;
     }
+    const auto video_rows = shuffled_rows(clips.size(), 2020);
     Progress progress("generate", clips.size(), "clip");
     for (int64_t s = 0; s < clips.size(); s += args.batch) {
-        std::vector<int64_t> rows;
-        for (int64_t i = s; i < std::min<int64_t>(clips.size(), s + args.batch); ++i) rows.push_back(i);
-        auto captions = args.prompt.empty() ? clips.captions(rows) : std::vector<std::string>(rows.size(), args.prompt);
+        std::vector<int64_t> rows, frame_rows;
+        for (int64_t i = s; i < std::min<int64_t>(clips.size(), s + args.batch); ++i) {
+            rows.push_back(i);
+            frame_rows.push_back(args.video_source == "shuffled" ? video_rows[size_t(i)] : i);
+        }
+        auto captions = args.no_text          ? std::vector<std::string>(rows.size(), "")
+                        : args.prompt.empty() ? clips.captions(rows)
+                                              : std::vector<std::string>(rows.size(), args.prompt);
         go.negative = args.negative.empty() ? std::vector<std::string>{}
                                             : std::vector<std::string>(rows.size(), args.negative);
         go.seed = args.seed + uint64_t(s);  // batch-dependent noise, reproducible for the same batch size
-        auto wav = pipeline.generate(clips.frames(rows), captions, go);
+        auto frames = args.video_source == "none" ? torch::Tensor() : clips.frames(frame_rows);
+        auto wav = pipeline.generate(frames, captions, go);
         for (size_t k = 0; k < rows.size(); ++k) {
             io::write_audio_file(std::filesystem::path(args.out_dir) / (clips[rows[k]].id + ".wav"),
                                  flow::to_audio(wav[int64_t(k)], pipeline.sample_rate()));
@@ -175,6 +205,11 @@ void add_generate(CLI::App& app) {
                     "with --manifest: K samples per clip (seeds seed..seed+K-1) as <out-dir>/<clip>__s<seed>.wav "
                     "and <out-dir>/samples.csv; existing samples are kept")
         ->check(CLI::Range(0, 1000));
+    cmd->add_option("--video-source", a->video_source,
+                    "--manifest: own video, shuffled (each clip gets another clip's video, a fixed derangement) "
+                    "or none (null video: text-to-audio)")
+        ->capture_default_str();
+    cmd->add_flag("--no-text", a->no_text, "--manifest: empty text for every clip (with --video-source none: unconditional)");
     cmd->add_option("--vocoder-iterations", a->vocoder_iterations, "Griffin-Lim iterations")->capture_default_str();
     cmd->callback([a] { run(*a); });
 }

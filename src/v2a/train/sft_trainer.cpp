@@ -20,7 +20,7 @@ torch::Tensor sample_x1(flow::V2AGenerator& generator, const LatentSet& set, con
 }
 
 double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, uint64_t seed, int draws,
-                         int64_t batch_size) {
+                         int64_t batch_size, bool use_video) {
     torch::NoGradGuard no_grad;
     const bool was_training = generator->is_training();
     generator->eval();
@@ -31,7 +31,8 @@ double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, ui
         std::vector<int64_t> rows;
         for (int64_t i = s; i < std::min(set.size(), s + batch_size); ++i) rows.push_back(i);
         auto idx = torch::tensor(rows, torch::kInt64);
-        auto features = generator->encode(set.clips->frames(rows), set.clips->captions(rows));
+        auto features = generator->encode(use_video ? set.clips->frames(rows) : torch::Tensor(),
+                                          set.clips->captions(rows));
         auto x1 = generator->net->normalize(set.mean.index_select(0, idx));
         for (int d = 0; d < draws; ++d) {
             // One generator per (batch start, draw): the same clips always get the same noise.
@@ -76,27 +77,10 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
         return n;
     }(), (long long)generator->net->num_parameters());
 
-    std::vector<torch::Tensor> params;
-    for (auto& p : generator->parameters()) {
-        if (p.requires_grad()) params.push_back(p);
-    }
-    torch::optim::AdamW optimizer(
-        params, torch::optim::AdamWOptions(options.lr).betas({0.9, 0.95}).weight_decay(1e-6).eps(1e-8));
+    auto optimizer = generator_adamw(*generator, options.lr);
     BatchSampler sampler(train.size(), options.batch_size, options.seed);
-    TrainLoopOptions lo;
-    lo.name = "train";
-    lo.run_dir = options.run_dir;
-    lo.steps = options.steps;
-    lo.log_every = 10;
-    lo.val_every = options.val_every;
-    lo.checkpoint_every = options.checkpoint_every;
-    lo.ema_decay = options.ema_decay;
-    lo.schedule.base_lr = options.lr;
-    lo.schedule.warmup_steps = options.warmup;
-    lo.resume = options.resume;
-    lo.seed = options.seed;
-    lo.config_json = generator->config().to_json();
-    TrainLoop loop(lo, *generator, optimizer, &sampler);
+    const auto lo = generator_loop_options("train", options, options.ema_decay, generator->config().to_json());
+    TrainLoop loop(lo, *generator, *optimizer, &sampler);
     const flow::ConditionDropoutOptions dropout{options.dropout, options.video_together};
 
     const auto start = std::chrono::steady_clock::now();
@@ -104,12 +88,17 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
         [&](int64_t, torch::Generator& rng) {
             const auto rows = sampler.next();
             auto idx = torch::tensor(rows, torch::kInt64);
-            auto features = generator->encode(train.frames(rows), train.captions(rows));
+            // Undefined frames = null video features (the video-unconditional baseline).
+            auto features = generator->encode(options.video_condition ? train.frames(rows) : torch::Tensor(),
+                                              train.captions(rows));
             auto x1 = sample_x1(generator, train_set, idx, rng);
             auto loss = generator->flow_loss(x1, features, rng, dropout).mean();
             return StepResult{loss, {}, int64_t(rows.size())};
         },
-        [&] { return std::map<std::string, double>{{"loss", heldout_flow_loss(generator, val_set)}}; });
+        [&] {
+            return std::map<std::string, double>{
+                {"loss", heldout_flow_loss(generator, val_set, 1234, 4, 16, options.video_condition)}};
+        });
 
     SftResult result;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -117,7 +106,7 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     // The exported model is the EMA average; score it on the held-out clips too.
     result.model_path = options.run_dir / "generator.safetensors";
     io::load_state_dict(*generator, loop.ema() ? loop.ema()->state() : io::state_dict(*generator), true, "EMA");
-    result.heldout_loss = heldout_flow_loss(generator, val_set);
+    result.heldout_loss = heldout_flow_loss(generator, val_set, 1234, 4, 16, options.video_condition);
     flow::save_generator(result.model_path, generator);
     V2A_LOG_INFO("train: held-out flow-matching loss (EMA) %.4f; wrote %s", result.heldout_loss,
                  result.model_path.string().c_str());

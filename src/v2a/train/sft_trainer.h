@@ -27,8 +27,9 @@ torch::Tensor sample_x1(flow::V2AGenerator& generator, const LatentSet& set, con
 
 /// Held-out flow-matching loss: every clip at K fixed (noise, t) draws from `seed`, no condition
 /// dropout, posterior means as data. Deterministic, so runs can be compared (drift from the data).
+/// `use_video` false scores a model trained without the video condition (null clip/sync features).
 double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, uint64_t seed = 1234,
-                         int draws = 4, int64_t batch_size = 16);
+                         int draws = 4, int64_t batch_size = 16, bool use_video = true);
 
 struct SftOptions {
     std::string preset = "bench";
@@ -41,10 +42,14 @@ struct SftOptions {
     double ema_decay = 0.999;
     double dropout = 0.1;               // MMAudio null_condition_probability
     bool video_together = true;         // v1: clip and sync dropped together
+    bool video_condition = true;        // false: the video-unconditional baseline (null clip/sync
+                                        // features always, text kept; the encoders are not run)
     uint64_t seed = 0;
     bool resume = false;
+    int64_t log_every = 10;
     int64_t checkpoint_every = 250;
     int64_t val_every = 250;
+    int64_t stop_after = -1;            // testing aid: return after this many updates (as if killed)
     std::filesystem::path run_dir;
 };
 
