@@ -8,7 +8,15 @@
 #
 #   bench/dpo_tables.sh                       full size (hours on 2 cores; see docs/RESULTS.md)
 #   SMALL=1 bench/dpo_tables.sh               a quick pass (synth 256/64/64, short runs)
-# Environment: V2A (binary), OUT (run folder), DATA (benchmark folder), SEEDS ("0 1 2"), THREADS.
+# Environment: V2A (binary), OUT (run folder), DATA (benchmark folder), SEEDS ("0 1 2"), THREADS;
+#   VAE, BASE, JUDGES: reuse existing models (e.g. bench/generator_onset.sh's) instead of training them;
+#   SUBSET="N M T": use the first N train / M val / T test clips of DATA (the base keeps its own data);
+#   K, STEPS (Euler steps), DPO_STEPS, DDPO_STEPS override the size presets;
+#   TABLES="1 2" (default) or "1" / "2": two instances (one per table, e.g. --threads 1 each on 2 cores)
+#   can run side by side once the pairs exist.
+# Compute matching: a DPO update is 2 x batch (8) = 16 rows forward + backward; a DDPO update trains
+# on videos (4) x K (4) x 10 SDE transitions = 160 rows plus its sampling, so DDPO_STEPS = DPO_STEPS / 10
+# gives DDPO the same number of trained rows (and extra sampling cost on top).
 # Re-running resumes: every step is skipped when its output exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,22 +26,29 @@ SEEDS=${SEEDS:-"0 1 2"}
 T=(--threads "${THREADS:-2}")
 if [ "${SMALL:-0}" = 1 ]; then
   DATA=${DATA:-data/bench_small}; SYNTH=(--train 256 --val 64 --test 64)
-  VAE_STEPS=400; SFT_STEPS=300; K=4; DPO_STEPS=120; DDPO_STEPS=12; STEPS=10
+  VAE_STEPS=400; SFT_STEPS=300; K=${K:-4}; DPO_STEPS=${DPO_STEPS:-120}; DDPO_STEPS=${DDPO_STEPS:-12}
+  STEPS=${STEPS:-10}
 else
   DATA=${DATA:-data/bench}; SYNTH=()
-  VAE_STEPS=1500; SFT_STEPS=3000; K=5; DPO_STEPS=600; DDPO_STEPS=60; STEPS=25
+  VAE_STEPS=1500; SFT_STEPS=3000; K=${K:-5}; DPO_STEPS=${DPO_STEPS:-600}; DDPO_STEPS=${DDPO_STEPS:-60}
+  STEPS=${STEPS:-25}
 fi
 M=$DATA/manifest.csv
 mkdir -p "$OUT"
 run() { local done_file=$1; shift; [ -e "$done_file" ] && return 0; echo "+ $*"; "$@"; }
 
 run "$M" "$V2A" "${T[@]}" synth --out "$DATA" "${SYNTH[@]}"
-run "$OUT/vae/vae.safetensors" "$V2A" "${T[@]}" train-vae --data "$M" --out "$OUT/vae" --steps "$VAE_STEPS"
-VAE=$OUT/vae/vae.safetensors
-run "$OUT/sft/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --out "$OUT/sft" --steps "$SFT_STEPS"
-BASE=$OUT/sft/generator.safetensors
-run "$OUT/judges/judges.json" "$V2A" "${T[@]}" train-judges --data "$M" --out "$OUT/judges"
-J=$OUT/judges
+VAE=${VAE:-$OUT/vae/vae.safetensors}
+run "$VAE" "$V2A" "${T[@]}" train-vae --data "$M" --out "$(dirname "$VAE")" --steps "$VAE_STEPS"
+BASE=${BASE:-$OUT/sft/generator.safetensors}
+run "$BASE" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --out "$(dirname "$BASE")" --steps "$SFT_STEPS"
+J=${JUDGES:-$OUT/judges}
+run "$J/judges.json" "$V2A" "${T[@]}" train-judges --data "$M" --out "$J"
+if [ -n "${SUBSET:-}" ]; then  # the preference stages on a subset of the clips
+  read -r n_train n_val n_test <<< "$SUBSET"
+  python3 bench/subset_manifest.py "$M" "$n_train" "$n_val" "$n_test" "manifest_${n_train}_${n_val}_${n_test}.csv"
+  M=$DATA/manifest_${n_train}_${n_val}_${n_test}.csv
+fi
 # Ratings of K samples per VALIDATION video by the SIMULATED annotator (3 annotators) -> AudioScore.
 run "$OUT/ratings/samples.csv" "$V2A" "${T[@]}" generate --model "$BASE" --vae "$VAE" --manifest "$M" --split val \
     --samples-per-clip "$K" --steps "$STEPS" --seed 1000 --out-dir "$OUT/ratings"
@@ -54,6 +69,8 @@ evaluate() {  # name generator
   run "$OUT/eval/$name.json" "$V2A" "${T[@]}" eval --gt "$M" --pred "$OUT/eval/$name" --judges "$J" \
       --out "$OUT/eval/$name.json"
 }
+TABLES=${TABLES:-"1 2"}
+if [[ " $TABLES " == *" 1 "* ]]; then
 evaluate sft "$BASE"
 for s in $SEEDS; do
   run "$OUT/dpo_cur_s$s/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
@@ -70,16 +87,26 @@ for s in $SEEDS; do
       --judges "$J" --audioscore "$AS" --steps "$DDPO_STEPS" --seed "$s" --out "$OUT/ddpo_s$s"
   evaluate "ddpo_s$s" "$OUT/ddpo_s$s/generator.safetensors"
 done
-# Table 2 (seed 0): beta and tau sweeps.
+fi
+# Table 2 (seed 0): beta and tau sweeps. beta 2000 and tau 0.7 are the defaults, i.e. dpo_cur_s0.
+first_seed=${SEEDS%% *}
+alias_run() {  # name: the default configuration under another name (same run, same eval)
+  [ -e "$OUT/$1" ] || ln -s "dpo_cur_s$first_seed" "$OUT/$1"
+  [ -e "$OUT/eval/$1.json" ] || ln -s "dpo_cur_s$first_seed.json" "$OUT/eval/$1.json"
+}
+if [[ " $TABLES " == *" 2 "* ]]; then
 for beta in 500 2000 8000; do
+  if [ "$beta" = 2000 ]; then alias_run beta2000; continue; fi
   run "$OUT/beta$beta/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --beta "$beta" --out "$OUT/beta$beta"
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --beta "$beta" --seed "$first_seed" --out "$OUT/beta$beta"
   evaluate "beta$beta" "$OUT/beta$beta/generator.safetensors"
 done
 for tau in 0.5 0.7 0.9 1.0; do
+  if [ "$tau" = 0.7 ]; then alias_run tau0.7; continue; fi
   run "$OUT/tau$tau/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --tau "$tau" --out "$OUT/tau$tau"
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --tau "$tau" --seed "$first_seed" --out "$OUT/tau$tau"
   evaluate "tau$tau" "$OUT/tau$tau/generator.safetensors"
 done
+fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"
 cat "$OUT/tables.md"

@@ -33,7 +33,7 @@ def cell(values):
 
 
 groups = {}
-for f in sorted((out / "eval").glob("*.json")):
+for f in sorted(p for p in (out / "eval").glob("*.json") if p.exists()):  # skips dangling aliases
     name = re.sub(r"_s\d+$", "", f.stem)
     groups.setdefault(name, []).append((f.stem, metrics(f)))
 print("| system | n | " + " | ".join(KEYS) + " | held-out FM loss |")
