@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The V2A-DPO results tables (issue 5) from scratch, every step a v2a verb, every result a JSON file:
 #   Table 1: SFT base | base + more SFT (same compute) | base + DDPO | base + DPO curriculum | base + DPO mixed
-#   Table 2: beta sweep and tau sweep (tau = 1.0 = no stage 1)
+#   Table 2: beta sweep, tau sweep (tau = 1.0 = no stage 1), and the optional SFT term on the winners
 # over SEEDS (the tuning seed; the base, judges, ratings and pairs are shared), evaluated on the TEST
 # split, which is never used for ratings or pairs (ratings: val videos; pairs: train videos).
 # Stand-ins: the judges, the SIMULATED annotator and the benchmark (docs/JUDGES.md, docs/AUDIOSCORE.md).
@@ -107,6 +107,10 @@ for tau in 0.5 0.7 0.9 1.0; do
       --pairs "$OUT/pairs" --steps "$DPO_STEPS" --tau "$tau" --seed "$first_seed" --out "$OUT/tau$tau"
   evaluate "tau$tau" "$OUT/tau$tau/generator.safetensors"
 done
+# Does the optional supervised term on the winners help? (curriculum DPO + 1.0 x winners' flow loss)
+run "$OUT/sft_term/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
+    --pairs "$OUT/pairs" --steps "$DPO_STEPS" --sft-weight 1.0 --seed "$first_seed" --out "$OUT/sft_term"
+evaluate sft_term "$OUT/sft_term/generator.safetensors"
 fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"
 cat "$OUT/tables.md"

@@ -1,15 +1,24 @@
 #!/usr/bin/env python3
-"""Markdown tables (mean ± 95% t-interval over seeds) from bench/dpo_tables.sh's eval JSON files."""
-import json, math, pathlib, re, sys
+"""Markdown tables from bench/dpo_tables.sh's eval JSON files. A system with several runs (seeds) gets
+mean ± 95% t-interval over them; a system with one run gets mean ± half-width of a 95% bootstrap interval
+over its test clips for the metrics `v2a eval` stores per clip (set-level ones, FD / KL / IS, get none)."""
+import json, math, pathlib, random, re, sys
 
 out = pathlib.Path(sys.argv[1])
 KEYS = ["ib_score", "desync", "kl_cnn", "is_cnn", "fd_cnn", "clap", "onset_f1", "av_align"]
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571}
 
 
-def metrics(path):
+def per_clip_value(key, clip):
+    if key == "desync":
+        offs = clip.get("desync_offsets")
+        return None if offs is None else sum(abs(o) for o in offs) / len(offs)
+    return clip.get(key)
+
+
+def load(path):
     j = json.loads(path.read_text())
-    return j.get("metrics", j)
+    return j.get("metrics", j), j.get("per_clip", {})
 
 
 def flow_loss(run):
@@ -21,24 +30,39 @@ def flow_loss(run):
     return vals[-1] if vals else float("nan")
 
 
-def cell(values):
+def bootstrap_half_width(values, reps=1000, seed=0):
+    rng = random.Random(seed)
+    n = len(values)
+    means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(reps))
+    return (means[int(0.975 * reps)] - means[int(0.025 * reps)]) / 2
+
+
+def cell(values, clips=None):
     values = [v for v in values if v is not None and not math.isnan(v)]
     if not values:
         return "–"
     m = sum(values) / len(values)
-    if len(values) < 2:
-        return f"{m:.4g}"
-    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
-    return f"{m:.4g} ± {T95.get(len(values) - 1, 2.0) * sd / math.sqrt(len(values)):.2g}"
+    if len(values) >= 2:
+        sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+        return f"{m:.4g} ± {T95.get(len(values) - 1, 2.0) * sd / math.sqrt(len(values)):.2g}"
+    clips = [c for c in (clips or []) if c is not None]
+    if len(clips) >= 2:
+        return f"{m:.4g} ± {bootstrap_half_width(clips):.2g}"
+    return f"{m:.4g}"
 
 
 groups = {}
 for f in sorted(p for p in (out / "eval").glob("*.json") if p.exists()):  # skips dangling aliases
     name = re.sub(r"_s\d+$", "", f.stem)
-    groups.setdefault(name, []).append((f.stem, metrics(f)))
-print("| system | n | " + " | ".join(KEYS) + " | held-out FM loss |")
+    groups.setdefault(name, []).append((f.stem, *load(f)))
+print("| system | runs | " + " | ".join(KEYS) + " | held-out FM loss |")
 print("|---" * (len(KEYS) + 3) + "|")
 for name, runs in groups.items():
-    row = [cell([m.get(k) for _, m in runs]) for k in KEYS]
-    fm = cell([flow_loss(stem) for stem, _ in runs])
+    row = []
+    for k in KEYS:
+        clips = [per_clip_value(k, c) for c in runs[0][2].values()] if len(runs) == 1 else None
+        row.append(cell([m.get(k) for _, m, _ in runs], clips))
+    fm = cell([flow_loss(stem) for stem, _, _ in runs])
     print(f"| {name} | {len(runs)} | " + " | ".join(row) + f" | {fm} |")
+print()
+print("± = 95% t-interval over runs (seeds) when runs > 1, else 95% bootstrap over test clips (per-clip metrics).")

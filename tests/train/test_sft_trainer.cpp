@@ -38,6 +38,26 @@ TEST(SftTrainerTest, HeldOutLossFallsOnTinyData) {
     EXPECT_LT(last, 0.7 * first) << "first " << first << " last " << last;
 }
 
+TEST(SftTrainerTest, InterruptedAndResumedEqualsUninterrupted) {
+    test::TinyPipeline tiny;
+    auto o = tiny_options(tiny, "straight");
+    o.steps = 10;
+    o.ema_decay = 0.9;  // the EMA, optimizer, RNG and data position must all come back
+    o.checkpoint_every = 4;
+    const auto straight = io::state_dict(*flow::load_generator(train_generator(*tiny.clips, *tiny.clips, o).model_path));
+
+    o.run_dir = tiny.dir / "resumed";
+    o.stop_after = 4;  // "killed" right after the step-4 checkpoint
+    train_generator(*tiny.clips, *tiny.clips, o);
+    o.stop_after = -1;
+    o.resume = true;
+    const auto resumed = io::state_dict(*flow::load_generator(train_generator(*tiny.clips, *tiny.clips, o).model_path));
+    ASSERT_EQ(straight.size(), resumed.size());
+    for (const auto& [name, value] : straight) {
+        EXPECT_TRUE(torch::equal(value, resumed.at(name))) << name << " differs after resume";
+    }
+}
+
 TEST(SftTrainerTest, NoVideoBaselineNeverUsesTheVideo) {
     test::TinyPipeline tiny;
     auto o = tiny_options(tiny, "novideo");
