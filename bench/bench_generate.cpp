@@ -8,6 +8,7 @@
 // seconds of audio produced (below 1 = faster than real time), reported for the whole pipeline and
 // for the sampler alone. Training: one SFT update = encoders + flow loss + backward + AdamW, as
 // `v2a train` does it, in clips/s. Weights are random: speed does not depend on their values.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -47,29 +48,17 @@ int main(int argc, char** argv) {
     std::string preset = "bench", threads_arg = "1,2", batches_arg = "1,8", out;
     int steps = 25, train_batch = 8, train_steps = 6, repeats = 2;
     double cfg = 4.5;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto next = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                std::cerr << "bench_generate: " << a << " needs a value\n";
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (a == "--preset") preset = next();
-        else if (a == "--threads") threads_arg = next();
-        else if (a == "--batches") batches_arg = next();
-        else if (a == "--steps") steps = std::stoi(next());
-        else if (a == "--cfg") cfg = std::stod(next());
-        else if (a == "--train-batch") train_batch = std::stoi(next());
-        else if (a == "--train-steps") train_steps = std::stoi(next());
-        else if (a == "--repeats") repeats = std::stoi(next());
-        else if (a == "--out") out = next();
-        else {
-            std::cerr << "bench_generate: unknown argument " << a << "\n";
-            return 2;
-        }
-    }
+    CLI::App app{"generation RTF and training throughput of the V2A generator"};
+    app.add_option("--preset", preset, "network preset")->capture_default_str();
+    app.add_option("--threads", threads_arg, "comma-separated intra-op thread counts")->capture_default_str();
+    app.add_option("--batches", batches_arg, "comma-separated generation batch sizes")->capture_default_str();
+    app.add_option("--steps", steps, "Euler steps")->capture_default_str();
+    app.add_option("--cfg", cfg, "CFG strength")->capture_default_str();
+    app.add_option("--train-batch", train_batch, "clips per training update")->capture_default_str();
+    app.add_option("--train-steps", train_steps, "timed training updates")->capture_default_str();
+    app.add_option("--repeats", repeats, "timed generations per setting (best is kept)")->capture_default_str();
+    app.add_option("--out", out, "write the JSON result here");
+    CLI11_PARSE(app, argc, argv);
     try {
         torch::manual_seed(0);
         auto config = v2a::flow::GeneratorConfig::preset(preset, 4.0, 64);

@@ -5,6 +5,7 @@
 //
 //   bench_vocoder --manifest M [--split test] [--vae vae.safetensors] [--iterations 8,32,100]
 //                 [--limit N] [--out result.json]
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -49,30 +50,14 @@ struct Accumulator {
 int main(int argc, char** argv) {
     std::string manifest, split = "test", vae_path, iterations_arg = "8,32,100", out;
     int limit = 0;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        auto next = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                std::cerr << "bench_vocoder: " << a << " needs a value\n";
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (a == "--manifest") manifest = next();
-        else if (a == "--split") split = next();
-        else if (a == "--vae") vae_path = next();
-        else if (a == "--iterations") iterations_arg = next();
-        else if (a == "--limit") limit = std::stoi(next());
-        else if (a == "--out") out = next();
-        else {
-            std::cerr << "bench_vocoder: unknown argument " << a << "\n";
-            return 2;
-        }
-    }
-    if (manifest.empty()) {
-        std::cerr << "bench_vocoder: --manifest is required\n";
-        return 2;
-    }
+    CLI::App app{"Griffin-Lim quality: GT -> mel (-> VAE) -> Griffin-Lim on a manifest split"};
+    app.add_option("--manifest", manifest, "manifest.csv")->required();
+    app.add_option("--split", split, "split")->capture_default_str();
+    app.add_option("--vae", vae_path, "also score the path through this VAE");
+    app.add_option("--iterations", iterations_arg, "comma-separated Griffin-Lim iteration counts")->capture_default_str();
+    app.add_option("--limit", limit, "first N clips only (0 = all)")->capture_default_str();
+    app.add_option("--out", out, "write the JSON result here");
+    CLI11_PARSE(app, argc, argv);
     try {
         torch::NoGradGuard no_grad;
         std::vector<int> iterations;

@@ -57,7 +57,7 @@ gen uncond "$OUT/sft_novideo/generator.safetensors" --video-source none &
 wait
 gen uncond_no_text "$OUT/sft_novideo/generator.safetensors" --video-source none --no-text
 for name in own shuffled no_video uncond uncond_no_text; do
-  run "$OUT/test/$name.json" "$V2A" --threads 2 eval --gt "$M" --pred "$OUT/test/$name" --judges "$J" \
+  run "$OUT/test/$name.json" "$V2A" --threads 1 eval --gt "$M" --pred "$OUT/test/$name" --judges "$J" --allow-silent \
       --out "$OUT/test/$name.json"
 done
 python3 bench/summarize_onset.py "$OUT/test" own shuffled no_video uncond uncond_no_text | tee "$OUT/onset.md"
