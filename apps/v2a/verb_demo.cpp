@@ -35,14 +35,15 @@ namespace {
 struct DemoArgs {
     std::string out = "runs/demo";
     int64_t n_train = 64, n_val = 8, n_test = 16;
-    int64_t vae_steps = 300, gen_steps = 120, judge_steps = 150;
+    int64_t vae_steps = 200, gen_steps = 100, judge_steps = 120;
     int64_t batch = 8;
     int steps = 10;                 // Euler steps for every sampling in the demo
     double cfg = 4.5;
     int64_t rate_videos = 16;       // train videos whose samples the simulated annotator rates
     int rate_k = 4;                 // samples per rated video
     int pair_k = 4;                 // candidates per video for the pairs
-    int64_t dpo_steps = 40;
+    int64_t pair_videos = 32;       // train videos the pairs are sampled for (the first ones)
+    int64_t dpo_steps = 30;
     double beta = 2000, dpo_lr = 2e-5;
     uint64_t seed = 0;
 };
@@ -203,7 +204,11 @@ void run(const DemoArgs& a) {
     po.samples_per_video = a.pair_k;
     po.seed = a.seed + 7;
     po.generate = gopt;
-    auto ps = pairs::build_sampled_pairs(pipeline, scorer, train, root / "pairs", po);
+    // Sampling K candidates per video is the demo's costliest stage: pairs for the first videos only.
+    const std::vector<io::ClipItem> pair_items(
+        train.items().begin(), train.items().begin() + long(std::min(a.pair_videos, train.size())));
+    const io::ClipDataset pair_videos(pair_items, train.options());
+    auto ps = pairs::build_sampled_pairs(pipeline, scorer, pair_videos, root / "pairs", po);
     auto set = pairs::PairSet::load(root / "pairs");
     std::printf("demo: %s\n", set.summary().dump().c_str());
 
@@ -297,6 +302,7 @@ void add_demo(CLI::App& app) {
     cmd->add_option("--vae-steps", a->vae_steps, "VAE updates")->capture_default_str();
     cmd->add_option("--generator-steps", a->gen_steps, "generator updates")->capture_default_str();
     cmd->add_option("--judge-steps", a->judge_steps, "updates per judge")->capture_default_str();
+    cmd->add_option("--pair-videos", a->pair_videos, "train videos sampled for pairs")->capture_default_str();
     cmd->add_option("--dpo-steps", a->dpo_steps, "Flow-DPO updates")->capture_default_str();
     cmd->add_option("--beta", a->beta, "Flow-DPO beta")->capture_default_str();
     cmd->add_option("--batch", a->batch, "generator batch")->capture_default_str();
