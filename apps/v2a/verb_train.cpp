@@ -39,8 +39,9 @@ void add_train(CLI::App& app) {
         o->run_dir = *out;
         o->vae_path = *vae;
         o->init = *init;
-        auto train = data->load(io::Split::Train, true, true, "train");
-        auto val = data->load(io::Split::Val, true, true, "train");
+        // The --no-video baseline never reads frames: do not decode and hold them.
+        auto train = data->load(io::Split::Train, o->video_condition, true, "train");
+        auto val = data->load(io::Split::Val, o->video_condition, true, "train");
         auto r = train::train_generator(train, val, *o);
         std::printf("train: %s  held-out flow loss %.4f  %.1f samples/s  %.0f s\n", r.model_path.c_str(),
                     r.heldout_loss, r.samples_per_second, r.seconds);

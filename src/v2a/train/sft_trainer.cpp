@@ -82,6 +82,8 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     const auto lo = generator_loop_options("train", options, options.ema_decay, generator->config().to_json());
     TrainLoop loop(lo, *generator, *optimizer, &sampler);
     const flow::ConditionDropoutOptions dropout{options.dropout, options.video_together};
+    // Scored the way the model is conditioned (the --no-video baseline without frames).
+    auto heldout = [&] { return heldout_flow_loss(generator, val_set, 1234, 4, 16, options.video_condition); };
 
     const auto start = std::chrono::steady_clock::now();
     loop.run(
@@ -95,10 +97,7 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
             auto loss = generator->flow_loss(x1, features, rng, dropout).mean();
             return StepResult{loss, {}, int64_t(rows.size())};
         },
-        [&] {
-            return std::map<std::string, double>{
-                {"loss", heldout_flow_loss(generator, val_set, 1234, 4, 16, options.video_condition)}};
-        });
+        [&] { return std::map<std::string, double>{{"loss", heldout()}}; });
 
     SftResult result;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -106,7 +105,7 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     // The exported model is the EMA average; score it on the held-out clips too.
     result.model_path = options.run_dir / "generator.safetensors";
     io::load_state_dict(*generator, loop.ema() ? loop.ema()->state() : io::state_dict(*generator), true, "EMA");
-    result.heldout_loss = heldout_flow_loss(generator, val_set, 1234, 4, 16, options.video_condition);
+    result.heldout_loss = heldout();
     flow::save_generator(result.model_path, generator);
     V2A_LOG_INFO("train: held-out flow-matching loss (EMA) %.4f; wrote %s", result.heldout_loss,
                  result.model_path.string().c_str());
