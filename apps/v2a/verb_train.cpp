@@ -31,6 +31,10 @@ void add_train(CLI::App& app) {
     cmd->add_flag("--no-video", [o](int64_t n) { o->video_condition = n == 0; },
                   "train without the video condition (the unconditional baseline; text kept; generate it "
                   "with --video-source none)");
+    cmd->add_option("--sync-onset-weight", o->sync_onset_weight,
+                    "weight of the sync encoder's onset loss (its timing signal; 0 disables)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("--checkpoint-every", o->checkpoint_every, "steps between checkpoints")->capture_default_str();
     cmd->add_option("--val-every", o->val_every, "steps between held-out evaluations")->capture_default_str();
     cmd->add_option("--seed", o->seed, "seed")->capture_default_str();

@@ -512,6 +512,21 @@ TEST(ConditionerTest, ConfigPresetsJsonAndErrors) {
                  {"text_mode", "'frozen'"});
     expect_error([] { ConditionerConfig::from_json(nlohmann::json{{"text_width", "wide"}}); }, ErrorKind::Config,
                  {"text_width", "wrong type"});
+    // The sync onset head: on in the learned presets, off for configs written before it existed
+    // (their checkpoints have no onset_head weights), and a model without it refuses to predict.
+    EXPECT_TRUE(ConditionerConfig::bench().sync_onset_head);
+    EXPECT_TRUE(ConditionerConfig::tiny().sync_onset_head);
+    auto old_json = ConditionerConfig::tiny().to_json();
+    old_json.erase("sync_onset_head");
+    EXPECT_FALSE(ConditionerConfig::from_json(old_json).sync_onset_head);
+    EXPECT_FALSE(Conditioner(ConditionerConfig::from_json(old_json))->sync->has_onset_head());
+    Conditioner with_head(ConditionerConfig::tiny());
+    EXPECT_EQ(with_head->sync->predict_onsets(torch::randn({2, 40, 24})).sizes(), (std::vector<int64_t>{2, 40}));
+    expect_error([&] { with_head->sync->predict_onsets(torch::randn({2, 40, 23})); }, ErrorKind::Data,
+                 {"onset head", "[2, 40, 23]"});
+    expect_error([&] { Conditioner(ConditionerConfig::from_json(old_json))->sync->predict_onsets(torch::randn({1, 8, 24})); },
+                 ErrorKind::Config, {"without an onset head"});
+
     auto bad = ConditionerConfig::tiny();
     bad.text_width = 15;
     expect_error([&] { Conditioner{bad}; }, ErrorKind::Config, {"text_width 15"});

@@ -75,13 +75,13 @@ TEST(SftTrainerTest, NoVideoBaselineNeverUsesTheVideo) {
     // Held-out loss without video is the same whatever the frames are.
     auto vae = audio::load_vae(tiny.vae);
     auto set = make_latent_set(vae, *tiny.clips);
-    const double a = heldout_flow_loss(trained, set, 7, 2, 4, false);
+    const double a = heldout_flow_loss(trained, set, 7, 2, 4, HeldoutVideo::None);
     std::vector<io::ClipItem> items = tiny.clips->items();
     for (auto& it : items) it.frames = torch::randint(0, 256, it.frames.sizes(), torch::kUInt8);
     io::ClipDataset scrambled(items, tiny.clips->options());
     set.clips = &scrambled;
-    EXPECT_DOUBLE_EQ(heldout_flow_loss(trained, set, 7, 2, 4, false), a);
-    EXPECT_NE(heldout_flow_loss(trained, set, 7, 2, 4, true), a);
+    EXPECT_DOUBLE_EQ(heldout_flow_loss(trained, set, 7, 2, 4, HeldoutVideo::None), a);
+    EXPECT_NE(heldout_flow_loss(trained, set, 7, 2, 4, HeldoutVideo::Own), a);
 }
 
 }  // namespace

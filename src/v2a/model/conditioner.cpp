@@ -45,6 +45,7 @@ ConditionerConfig ConditionerConfig::tiny() {
     c.sync_frame_size = 32;
     c.sync_stem_channels = {8, 8, 16, 16};
     c.sync_temporal_channels = 16;
+    c.sync_onset_head = true;
     c.text_buckets = 256;
     c.text_width = 16;
     c.text_heads = 2;
@@ -52,7 +53,11 @@ ConditionerConfig ConditionerConfig::tiny() {
     return c;
 }
 
-ConditionerConfig ConditionerConfig::bench() { return ConditionerConfig(); }
+ConditionerConfig ConditionerConfig::bench() {
+    ConditionerConfig c;
+    c.sync_onset_head = true;
+    return c;
+}
 
 ConditionerConfig ConditionerConfig::paper() {
     ConditionerConfig c;
@@ -140,6 +145,7 @@ nlohmann::json ConditionerConfig::to_json() const {
             {"sync_frame_size", sync_frame_size},
             {"sync_stem_channels", sync_stem_channels},
             {"sync_temporal_channels", sync_temporal_channels},
+            {"sync_onset_head", sync_onset_head},
             {"text_buckets", text_buckets},
             {"text_width", text_width},
             {"text_heads", text_heads},
@@ -181,6 +187,7 @@ ConditionerConfig ConditionerConfig::from_json(const nlohmann::json& j, const Co
     get("sync_frame_size", c.sync_frame_size);
     get("sync_stem_channels", c.sync_stem_channels);
     get("sync_temporal_channels", c.sync_temporal_channels);
+    get("sync_onset_head", c.sync_onset_head);
     get("text_buckets", c.text_buckets);
     get("text_width", c.text_width);
     get("text_heads", c.text_heads);
@@ -201,7 +208,8 @@ ConditionerImpl::ConditionerImpl(const ConditionerConfig& config) : config_(conf
         sync = register_module("sync", SyncEncoder(SyncEncoderOptions(config_.sync_dim)
                                                        .frame_size(config_.sync_frame_size)
                                                        .stem_channels(config_.sync_stem_channels)
-                                                       .temporal_channels(config_.sync_temporal_channels)));
+                                                       .temporal_channels(config_.sync_temporal_channels)
+                                                       .onset_head(config_.sync_onset_head)));
     }
     if (config_.text_mode == StreamMode::Learned) {
         text = register_module("text", TextEncoder(TextEncoderOptions(config_.text_dim)

@@ -68,6 +68,11 @@ struct ConditionerConfig {
     int64_t sync_frame_size = 96;
     std::vector<int64_t> sync_stem_channels{16, 32, 64, 64};
     int64_t sync_temporal_channels = 96;
+    // A linear onset head on the sync features, trained by `v2a train --sync-onset-weight` to predict
+    // the audio's onset strength per sync token: the stand-in for Synchformer's audio-visual sync
+    // pretraining, which makes the features carry timing (without it they collapse to one vector:
+    // docs/DECISIONS.md D10). Off in configs written before it existed.
+    bool sync_onset_head = false;
     // TextEncoder (CLIP-text stand-in).
     int64_t text_buckets = 4096;
     int64_t text_width = 128;

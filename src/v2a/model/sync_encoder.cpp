@@ -72,6 +72,14 @@ SyncEncoderImpl::SyncEncoderImpl(const SyncEncoderOptions& options_) : options(o
         register_module("downsample_norm", nn::GroupNorm(nn::GroupNormOptions(encoder_norm_groups(ct), ct)));
     proj = register_module("proj", nn::Linear(ct, options.out_dim()));
     out_norm = register_module("out_norm", nn::LayerNorm(nn::LayerNormOptions({options.out_dim()})));
+    if (options.onset_head()) onset_head = register_module("onset_head", nn::Linear(options.out_dim(), 1));
+}
+
+torch::Tensor SyncEncoderImpl::predict_onsets(const torch::Tensor& features) {
+    V2A_CHECK(has_onset_head(), Config, "sync encoder: built without an onset head (sync_onset_head false)");
+    V2A_CHECK(features.dim() == 3 && features.size(2) == options.out_dim(), Data,
+              "sync encoder: onset head expects features [B, Ns, ", options.out_dim(), "], got ", features.sizes());
+    return onset_head(features).squeeze(-1);
 }
 
 torch::Tensor SyncEncoderImpl::forward(const torch::Tensor& frames) {

@@ -12,6 +12,9 @@
 //   -> spatial mean -> Linear(Ct, out_dim) -> LayerNorm                          [B*S, 8, out_dim]
 //   -> [B, S * 8, out_dim]
 //
+// Optional onset head: Linear(out_dim, 1) per token, the auxiliary training signal (see
+// ConditionerConfig::sync_onset_head); it reads the features, it does not change them.
+//
 // Token j of segment s covers frames 8s + 2j and 8s + 2j + 1 (2 frames per token = 12.5 tokens/s) and
 // sees only frames 8s + 2j - 3 .. 8s + 2j + 3 of its own segment: no layer mixes time beyond that
 // (norms are per frame / per token, pooling is spatial only), so a visual event moves the tokens at its
@@ -50,7 +53,8 @@ struct SyncEncoderOptions {
     TORCH_ARG(int64_t, frame_size) = 96;                                           // 32..512
     TORCH_ARG(std::vector<int64_t>, stem_channels) = std::vector<int64_t>{16, 32, 64, 64};  // stride-2 blocks
     TORCH_ARG(int64_t, temporal_channels) = 96;
-    TORCH_ARG(int64_t, chunk_frames) = 32;  // frames per stem pass: small chunks stay in cache (much faster on CPU)
+    TORCH_ARG(int64_t, chunk_frames) = 32;
+    TORCH_ARG(bool, onset_head) = false;    // Linear(out_dim, 1): predict_onsets (aux training signal)  // frames per stem pass: small chunks stay in cache (much faster on CPU)
 };
 
 class SyncEncoderImpl : public torch::nn::Module {
@@ -61,6 +65,10 @@ public:
     /// frames [B, T25, 3, H, W] or [B, T25, H, W, 3] (uint8 or float 0..1) -> [B, S * 8, out_dim].
     /// Throws v2a::Error(Data) when T25 < 16.
     torch::Tensor forward(const torch::Tensor& frames);
+    /// The onset head on features [B, Ns, out_dim] -> [B, Ns] (onset strength per sync token).
+    /// Throws v2a::Error(Config) when the encoder was built without it.
+    torch::Tensor predict_onsets(const torch::Tensor& features);
+    bool has_onset_head() const { return !onset_head.is_empty(); }
 
     SyncEncoderOptions options;
     torch::nn::Sequential stem{nullptr};        // per block i: "3i" Conv2d k3 s2, "3i+1" GroupNorm, "3i+2" SiLU
@@ -70,6 +78,7 @@ public:
     torch::nn::GroupNorm downsample_norm{nullptr};
     torch::nn::Linear proj{nullptr};            // Ct -> out_dim
     torch::nn::LayerNorm out_norm{nullptr};
+    torch::nn::Linear onset_head{nullptr};      // out_dim -> 1, only with options.onset_head
 };
 TORCH_MODULE(SyncEncoder);
 

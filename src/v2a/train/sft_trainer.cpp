@@ -3,6 +3,7 @@
 #include "v2a/core/error.h"
 #include "v2a/core/log.h"
 #include "v2a/io/checkpoint.h"
+#include "v2a/train/sync_onset.h"
 #include "v2a/train/train_loop.h"
 #include "v2a/train/vae_trainer.h"
 
@@ -20,7 +21,7 @@ torch::Tensor sample_x1(flow::V2AGenerator& generator, const LatentSet& set, con
 }
 
 double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, uint64_t seed, int draws,
-                         int64_t batch_size, bool use_video) {
+                         int64_t batch_size, HeldoutVideo video) {
     torch::NoGradGuard no_grad;
     const bool was_training = generator->is_training();
     generator->eval();
@@ -31,7 +32,11 @@ double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, ui
         std::vector<int64_t> rows;
         for (int64_t i = s; i < std::min(set.size(), s + batch_size); ++i) rows.push_back(i);
         auto idx = torch::tensor(rows, torch::kInt64);
-        auto features = generator->encode(use_video ? set.clips->frames(rows) : torch::Tensor(),
+        std::vector<int64_t> frame_rows = rows;
+        if (video == HeldoutVideo::Swapped) {
+            for (auto& r : frame_rows) r = (r + set.size() / 2) % set.size();
+        }
+        auto features = generator->encode(video == HeldoutVideo::None ? torch::Tensor() : set.clips->frames(frame_rows),
                                           set.clips->captions(rows));
         auto x1 = generator->net->normalize(set.mean.index_select(0, idx));
         for (int d = 0; d < draws; ++d) {
@@ -82,8 +87,25 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     const auto lo = generator_loop_options("train", options, options.ema_decay, generator->config().to_json());
     TrainLoop loop(lo, *generator, *optimizer, &sampler);
     const flow::ConditionDropoutOptions dropout{options.dropout, options.video_together};
-    // Scored the way the model is conditioned (the --no-video baseline without frames).
-    auto heldout = [&] { return heldout_flow_loss(generator, val_set, 1234, 4, 16, options.video_condition); };
+    // Scored the way the model is conditioned (the --no-video baseline without frames); a video model
+    // is scored with swapped videos too: the gap is how much it reads its video.
+    auto heldout = [&](HeldoutVideo video) { return heldout_flow_loss(generator, val_set, 1234, 4, 16, video); };
+    auto validation = [&] {
+        if (!options.video_condition) return std::map<std::string, double>{{"loss", heldout(HeldoutVideo::None)}};
+        const double own = heldout(HeldoutVideo::Own), swapped = heldout(HeldoutVideo::Swapped);
+        return std::map<std::string, double>{{"loss", own}, {"loss_swapped_video", swapped}, {"video_gap", swapped - own}};
+    };
+
+    // The sync encoder's onset loss (the Synchformer stand-in's timing signal, sync_onset.h).
+    const bool onset_aux = options.video_condition && options.sync_onset_weight > 0 && !generator->cond->sync.is_empty() &&
+                           generator->cond->sync->has_onset_head();
+    torch::Tensor onset_targets;  // [n_train, Ns]
+    if (onset_aux) {
+        std::vector<int64_t> all(size_t(train.size()));
+        for (int64_t i = 0; i < train.size(); ++i) all[size_t(i)] = i;
+        onset_targets = sync_onset_targets(train.audio(all), train.options().sample_rate, train.n_frames());
+        V2A_LOG_INFO("train: sync onset loss on, weight %.3g", options.sync_onset_weight);
+    }
 
     const auto start = std::chrono::steady_clock::now();
     loop.run(
@@ -95,9 +117,14 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
                                               train.captions(rows));
             auto x1 = sample_x1(generator, train_set, idx, rng);
             auto loss = generator->flow_loss(x1, features, rng, dropout).mean();
-            return StepResult{loss, {}, int64_t(rows.size())};
+            if (!onset_aux) return StepResult{loss, {}, int64_t(rows.size())};
+            auto onset = sync_onset_loss(generator->cond->sync->predict_onsets(features.sync_f),
+                                         onset_targets.index_select(0, idx));
+            return StepResult{loss + options.sync_onset_weight * onset,
+                              {{"flow_loss", loss.item<double>()}, {"sync_onset_loss", onset.item<double>()}},
+                              int64_t(rows.size())};
         },
-        [&] { return std::map<std::string, double>{{"loss", heldout()}}; });
+        validation);
 
     SftResult result;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -105,10 +132,12 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     // The exported model is the EMA average; score it on the held-out clips too.
     result.model_path = options.run_dir / "generator.safetensors";
     io::load_state_dict(*generator, loop.ema() ? loop.ema()->state() : io::state_dict(*generator), true, "EMA");
-    result.heldout_loss = heldout();
+    const auto final_scores = validation();
+    result.heldout_loss = final_scores.at("loss");
+    if (final_scores.count("loss_swapped_video")) result.heldout_loss_swapped = final_scores.at("loss_swapped_video");
     flow::save_generator(result.model_path, generator);
-    V2A_LOG_INFO("train: held-out flow-matching loss (EMA) %.4f; wrote %s", result.heldout_loss,
-                 result.model_path.string().c_str());
+    V2A_LOG_INFO("train: held-out flow-matching loss (EMA) %.4f (swapped videos %.4f); wrote %s",
+                 result.heldout_loss, result.heldout_loss_swapped, result.model_path.string().c_str());
     return result;
 }
 

@@ -25,11 +25,18 @@ LatentSet make_latent_set(audio::MelVae& vae, const io::ClipDataset& clips);
 torch::Tensor sample_x1(flow::V2AGenerator& generator, const LatentSet& set, const torch::Tensor& idx,
                         torch::Generator& rng);
 
+/// Which frames the held-out loss conditions on.
+enum class HeldoutVideo {
+    Own,      // each clip's own video
+    Swapped,  // clip i gets clip (i + n/2) mod n's video (its own caption): does the model read the video?
+    None,     // the learned null video (a model trained without the video condition)
+};
+
 /// Held-out flow-matching loss: every clip at K fixed (noise, t) draws from `seed`, no condition
-/// dropout, posterior means as data. Deterministic, so runs can be compared (drift from the data).
-/// `use_video` false scores a model trained without the video condition (null clip/sync features).
+/// dropout, posterior means as data. Deterministic, so runs can be compared (drift from the data),
+/// and the same draws whatever `video`, so loss(Swapped) - loss(Own) is the model's use of the video.
 double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, uint64_t seed = 1234,
-                         int draws = 4, int64_t batch_size = 16, bool use_video = true);
+                         int draws = 4, int64_t batch_size = 16, HeldoutVideo video = HeldoutVideo::Own);
 
 struct SftOptions {
     std::string preset = "bench";
@@ -44,6 +51,8 @@ struct SftOptions {
     bool video_together = true;         // v1: clip and sync dropped together
     bool video_condition = true;        // false: the video-unconditional baseline (null clip/sync
                                         // features always, text kept; the encoders are not run)
+    double sync_onset_weight = 1.0;     // weight of the sync encoder's onset loss (sync_onset.h); used
+                                        // when the model has a learned sync stream with an onset head
     uint64_t seed = 0;
     bool resume = false;
     int64_t log_every = 10;
@@ -56,6 +65,7 @@ struct SftOptions {
 struct SftResult {
     std::filesystem::path model_path;   // <run>/generator.safetensors (EMA weights)
     double heldout_loss = 0.0;
+    double heldout_loss_swapped = 0.0;  // same draws with swapped videos (0 for a --no-video model)
     double samples_per_second = 0.0;
     double seconds = 0.0;
 };
