@@ -2,8 +2,9 @@
 # Issue 3's measurement: does the `bench` generator, trained <= 60 minutes on 2 cores, follow the video?
 #   1. the default benchmark (v2a synth), a VAE, the stand-in judges (for the other metrics);
 #   2. two generators trained side by side, one intra-op thread each, for the same number of updates:
-#      the video-conditioned model and the video-unconditional baseline (`train --no-video`: null
-#      clip/sync features always, text kept);
+#      the video-conditioned model (flow loss + the sync encoder's onset loss, D10) and the
+#      video-unconditional baseline (`train --no-video`: null clip/sync features always, text kept);
+#      then bench_video_use: held-out flow loss with own vs swapped videos (does the model read them?);
 #   3. test-split generation (25 Euler steps, CFG 4.5, seed 42) for: own video; shuffled videos (each
 #      clip gets another clip's video, its own caption); no video (the conditioned model fed the null
 #      video); the unconditional model; the unconditional model with empty text too;
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 V2A=${V2A:-build/v2a}
 DATA=${DATA:-data/bench}
 OUT=${OUT:-runs/generator}
-STEPS=${STEPS:-1400}
+STEPS=${STEPS:-1600}
 BATCH=${BATCH:-8}
 M=$DATA/manifest.csv
 mkdir -p "$OUT"
@@ -36,13 +37,15 @@ J=$OUT/judges
 train() {  # name extra-args...
   local name=$1; shift
   run "$OUT/$name/generator.safetensors" "$V2A" --threads 1 train --data "$M" --vae "$VAE" --out "$OUT/$name" \
-      --steps "$STEPS" --batch "$BATCH" --checkpoint-every 100 --val-every 250 "$@" \
+      --steps "$STEPS" --batch "$BATCH" --checkpoint-every 100 --val-every 400 "$@" \
       $( [ -d "$OUT/$name/checkpoint" ] && echo --resume ) > "$OUT/$name.log" 2>&1
 }
 train sft &
 train sft_novideo --no-video &
 wait
 tail -n 2 "$OUT/sft.log" "$OUT/sft_novideo.log"
+run "$OUT/video_use.json" build/bench_video_use --model "$OUT/sft/generator.safetensors" --vae "$VAE" --manifest "$M" \
+    --split val --limit 200 --out "$OUT/video_use.json" > /dev/null
 
 gen() {  # name model extra-args...
   local name=$1 model=$2; shift 2

@@ -293,6 +293,35 @@ TEST(SyncEncoderTest, FlashShiftChangesOnlyTokensNearItsTime) {
     EXPECT_GT(far_checked, 20);
 }
 
+TEST(SyncEncoderTest, UniformLayoutPutsAFlashAtTheTokenOfItsTime) {
+    // Token k of the Uniform layout describes clip time (k + 0.5) * T / Ns frames: the token that moves
+    // most when a flash is added is the one whose time is nearest the flash, for flashes anywhere in
+    // the clip (with the Segment layout the flattened order runs back and forth in time).
+    torch::manual_seed(6);
+    torch::NoGradGuard no_grad;
+    SyncEncoder enc(small_sync().token_layout(SyncTokenLayout::Uniform));
+    const int64_t T = 100, Ns = sync_tokens_for_frames(T);  // 4 s: 88 tokens
+    auto base = (random_frames({1, T, 32, 32, 3}, 10) / 4 + 96).to(torch::kByte);
+    const auto none = enc(base);
+    ASSERT_EQ(none.sizes(), (std::vector<int64_t>{1, Ns, 24}));
+    for (int64_t f : {5, 30, 52, 77, 95}) {
+        auto x = base.clone();
+        x.narrow(1, f, 1).fill_(255);
+        const auto change = (enc(x)[0] - none[0]).abs().amax(1);  // [Ns]
+        const int64_t peak = change.argmax().item<int64_t>();
+        const double token_frame = (double(peak) + 0.5) * double(T) / double(Ns) - 0.5;
+        EXPECT_LE(std::abs(token_frame - double(f)), 2.0) << "flash at frame " << f << ", peak token " << peak;
+        // Tokens more than 4 frames away are untouched (receptive field: 3 frames each side).
+        for (int64_t k = 0; k < Ns; ++k) {
+            const double fk = (double(k) + 0.5) * double(T) / double(Ns) - 0.5;
+            if (std::abs(fk - double(f)) > 5.0) EXPECT_LT(change[k].item<double>(), 1e-5) << "token " << k;
+        }
+    }
+    EXPECT_EQ(to_string(SyncTokenLayout::Uniform), "uniform");
+    EXPECT_EQ(sync_token_layout_from_string("segment"), SyncTokenLayout::Segment);
+    expect_error([] { sync_token_layout_from_string("zigzag", "layout"); }, ErrorKind::Config, {"'zigzag'"});
+}
+
 // ---- conditioner --------------------------------------------------------------------------------
 
 ConditionerInput learned_input(int64_t B, double seconds, int64_t px, uint64_t seed) {
@@ -476,8 +505,9 @@ TEST(ConditionerTest, GradientsReachEveryEncoderParameter) {
     torch::manual_seed(12);
     Conditioner cond(ConditionerConfig::tiny());
     const auto f = cond(learned_input(2, 1.0, 32, 15));
+    // The onset head reads the sync features (its loss is the trainer's); include it so it is covered.
     const auto loss = (f.clip_f * torch::randn_like(f.clip_f)).sum() + (f.sync_f * torch::randn_like(f.sync_f)).sum() +
-                      (f.text_f * torch::randn_like(f.text_f)).sum();
+                      (f.text_f * torch::randn_like(f.text_f)).sum() + cond->sync->predict_onsets(f.sync_f).sum();
     loss.backward();
     int64_t count = 0;
     for (const auto& p : cond->named_parameters()) {
@@ -518,6 +548,9 @@ TEST(ConditionerTest, ConfigPresetsJsonAndErrors) {
     EXPECT_TRUE(ConditionerConfig::tiny().sync_onset_head);
     auto old_json = ConditionerConfig::tiny().to_json();
     old_json.erase("sync_onset_head");
+    old_json.erase("sync_token_layout");
+    EXPECT_EQ(ConditionerConfig::from_json(old_json).sync_token_layout, SyncTokenLayout::Segment);
+    EXPECT_EQ(ConditionerConfig::bench().sync_token_layout, SyncTokenLayout::Uniform);
     EXPECT_FALSE(ConditionerConfig::from_json(old_json).sync_onset_head);
     EXPECT_FALSE(Conditioner(ConditionerConfig::from_json(old_json))->sync->has_onset_head());
     Conditioner with_head(ConditionerConfig::tiny());

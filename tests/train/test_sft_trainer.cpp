@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "support/tiny_pipeline.h"
+#include "v2a/core/jsonl.h"
 #include "v2a/flow/generator.h"
 #include "v2a/io/checkpoint.h"
 #include "v2a/train/sft_trainer.h"
@@ -82,6 +83,45 @@ TEST(SftTrainerTest, NoVideoBaselineNeverUsesTheVideo) {
     set.clips = &scrambled;
     EXPECT_DOUBLE_EQ(heldout_flow_loss(trained, set, 7, 2, 4, HeldoutVideo::None), a);
     EXPECT_NE(heldout_flow_loss(trained, set, 7, 2, 4, HeldoutVideo::Own), a);
+}
+
+// The sync encoder's onset loss: with weight > 0 the onset head learns and both losses are logged;
+// with weight 0 the head gets no gradient. Validation records the loss with swapped videos and the gap.
+TEST(SftTrainerTest, SyncOnsetLossTrainsTheHeadAndIsLogged) {
+    test::TinyPipeline tiny;
+    torch::manual_seed(0);
+    const auto init = io::state_dict(*flow::V2AGenerator(flow::GeneratorConfig::preset("tiny", test::TinyPipeline::kSeconds, 32)));
+    ASSERT_TRUE(init.count("cond.sync.onset_head.weight")) << "the tiny preset should have the onset head";
+    auto head_changed = [&](const SftResult& r) {
+        const auto after = io::state_dict(*flow::load_generator(r.model_path));
+        return !torch::equal(init.at("cond.sync.onset_head.weight"), after.at("cond.sync.onset_head.weight"));
+    };
+    auto o = tiny_options(tiny, "onset");
+    o.steps = 6;
+    o.val_every = 3;
+    o.log_every = 1;
+    const auto on = train_generator(*tiny.clips, *tiny.clips, o);
+    EXPECT_TRUE(head_changed(on));
+    int train_records = 0, val_records = 0;
+    for (const auto& r : read_jsonl(o.run_dir / "metrics.jsonl")) {
+        if (r["kind"] == "train") {
+            ++train_records;
+            ASSERT_TRUE(r.contains("flow_loss") && r.contains("sync_onset_loss")) << r.dump();
+            // The optimised loss is flow + weight * onset (weight 1).
+            EXPECT_NEAR(r["loss"].get<double>(), r["flow_loss"].get<double>() + r["sync_onset_loss"].get<double>(), 1e-5);
+        } else if (r["kind"] == "val") {
+            ++val_records;
+            ASSERT_TRUE(r.contains("loss_swapped_video") && r.contains("video_gap")) << r.dump();
+            EXPECT_NEAR(r["video_gap"].get<double>(), r["loss_swapped_video"].get<double>() - r["loss"].get<double>(), 1e-12);
+        }
+    }
+    EXPECT_EQ(train_records, 6);
+    EXPECT_EQ(val_records, 2);
+    EXPECT_GT(on.heldout_loss_swapped, 0.0);
+
+    o.run_dir = tiny.dir / "no_onset";
+    o.sync_onset_weight = 0.0;
+    EXPECT_FALSE(head_changed(train_generator(*tiny.clips, *tiny.clips, o)));
 }
 
 }  // namespace

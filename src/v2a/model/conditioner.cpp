@@ -46,6 +46,7 @@ ConditionerConfig ConditionerConfig::tiny() {
     c.sync_stem_channels = {8, 8, 16, 16};
     c.sync_temporal_channels = 16;
     c.sync_onset_head = true;
+    c.sync_token_layout = SyncTokenLayout::Uniform;
     c.text_buckets = 256;
     c.text_width = 16;
     c.text_heads = 2;
@@ -56,6 +57,7 @@ ConditionerConfig ConditionerConfig::tiny() {
 ConditionerConfig ConditionerConfig::bench() {
     ConditionerConfig c;
     c.sync_onset_head = true;
+    c.sync_token_layout = SyncTokenLayout::Uniform;
     return c;
 }
 
@@ -146,6 +148,7 @@ nlohmann::json ConditionerConfig::to_json() const {
             {"sync_stem_channels", sync_stem_channels},
             {"sync_temporal_channels", sync_temporal_channels},
             {"sync_onset_head", sync_onset_head},
+            {"sync_token_layout", to_string(sync_token_layout)},
             {"text_buckets", text_buckets},
             {"text_width", text_width},
             {"text_heads", text_heads},
@@ -188,6 +191,11 @@ ConditionerConfig ConditionerConfig::from_json(const nlohmann::json& j, const Co
     get("sync_stem_channels", c.sync_stem_channels);
     get("sync_temporal_channels", c.sync_temporal_channels);
     get("sync_onset_head", c.sync_onset_head);
+    {
+        std::string layout = to_string(c.sync_token_layout);
+        get("sync_token_layout", layout);
+        c.sync_token_layout = sync_token_layout_from_string(layout, "conditioner config: field 'sync_token_layout'");
+    }
     get("text_buckets", c.text_buckets);
     get("text_width", c.text_width);
     get("text_heads", c.text_heads);
@@ -209,7 +217,8 @@ ConditionerImpl::ConditionerImpl(const ConditionerConfig& config) : config_(conf
                                                        .frame_size(config_.sync_frame_size)
                                                        .stem_channels(config_.sync_stem_channels)
                                                        .temporal_channels(config_.sync_temporal_channels)
-                                                       .onset_head(config_.sync_onset_head)));
+                                                       .onset_head(config_.sync_onset_head)
+                                                       .token_layout(config_.sync_token_layout)));
     }
     if (config_.text_mode == StreamMode::Learned) {
         text = register_module("text", TextEncoder(TextEncoderOptions(config_.text_dim)

@@ -73,6 +73,9 @@ struct ConditionerConfig {
     // pretraining, which makes the features carry timing (without it they collapse to one vector:
     // docs/DECISIONS.md D10). Off in configs written before it existed.
     bool sync_onset_head = false;
+    // What the sync tokens describe (SyncTokenLayout; D11): Uniform in the learned presets, Segment
+    // (Synchformer's) in configs written before it existed.
+    SyncTokenLayout sync_token_layout = SyncTokenLayout::Segment;
     // TextEncoder (CLIP-text stand-in).
     int64_t text_buckets = 4096;
     int64_t text_width = 128;

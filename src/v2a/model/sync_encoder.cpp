@@ -30,6 +30,14 @@ torch::Tensor sync_segment_index(int64_t frames25) {
     return (starts + torch::arange(kSyncSegmentFrames, torch::kLong).view({1, kSyncSegmentFrames})).view({-1});
 }
 
+std::string to_string(SyncTokenLayout layout) { return layout == SyncTokenLayout::Uniform ? "uniform" : "segment"; }
+
+SyncTokenLayout sync_token_layout_from_string(const std::string& text, const std::string& what) {
+    if (text == "segment") return SyncTokenLayout::Segment;
+    if (text == "uniform") return SyncTokenLayout::Uniform;
+    fail(ErrorKind::Config, what, ": '", text, "' is not a sync token layout (segment | uniform)");
+}
+
 namespace {
 
 // GroupNorm over channels (and space) separately for every time step: x [N, C, T, h, w].
@@ -94,6 +102,8 @@ torch::Tensor SyncEncoderImpl::forward(const torch::Tensor& frames) {
     const int64_t C = f.size(1), h = f.size(2), w = f.size(3);
     f = f.view({B, T, C, h, w});
 
+    if (options.token_layout() == SyncTokenLayout::Uniform) return forward_uniform(f, S);
+
     // Segments: [B, S*16, C, h, w] -> [N, 16, C, h, w]
     const auto index = sync_segment_index(T).to(f.device());
     auto seg = f.index_select(1, index).view({B * S, kSyncSegmentFrames, C, h, w});
@@ -108,6 +118,29 @@ torch::Tensor SyncEncoderImpl::forward(const torch::Tensor& frames) {
     y = y.mean({3, 4}).transpose(1, 2);                               // [N, 8, Ct]
     y = out_norm(proj(y));                                            // [N, 8, D]
     return y.reshape({B, S * kSyncTokensPerSegment, options.out_dim()});
+}
+
+torch::Tensor SyncEncoderImpl::forward_uniform(const torch::Tensor& f, int64_t segments) {
+    const int64_t B = f.size(0), T = f.size(1), C = f.size(2), h = f.size(3), w = f.size(4);
+    const int64_t Ns = segments * kSyncTokensPerSegment;
+    const int64_t L = T - 1;
+    const auto diff = torch::cat({torch::zeros_like(f.narrow(1, 0, 1)), f.narrow(1, 1, L) - f.narrow(1, 0, L)}, 1);
+    auto y = torch::cat({f, diff}, 2).permute({0, 2, 1, 3, 4});  // [B, 2C, T, h, w]
+    y = torch::silu(norm_per_step(temporal_norm, temporal(y)));  // [B, Ct, T, h, w]
+    // The k4 conv at stride 1 with padding 1: output p reads frames p - 1 .. p + 2, centred on p + 0.5.
+    namespace F = torch::nn::functional;
+    y = F::conv3d(y, downsample->weight,
+                  F::Conv3dFuncOptions().bias(downsample->bias).padding(std::vector<int64_t>{1, 0, 0}).stride(1));
+    y = torch::silu(norm_per_step(downsample_norm, y));           // [B, Ct, T - 1, h, w]
+    y = y.mean({3, 4});                                            // [B, Ct, T - 1]
+    // Token k sits at frame coordinate (k + 0.5) * T / Ns - 0.5 (frame f's centre is f), i.e. output
+    // position p = that - 0.5; linear interpolation between the two nearest positions.
+    const int64_t P = y.size(2);
+    const auto pos = ((torch::arange(Ns, torch::kDouble) + 0.5) * double(T) / double(Ns) - 1.0).clamp(0.0, double(P - 1));
+    const auto lo = pos.floor().to(torch::kLong).clamp_max(P - 1), hi = (lo + 1).clamp_max(P - 1);
+    const auto frac = (pos - lo.to(torch::kDouble)).to(y.scalar_type()).to(y.device()).view({1, 1, Ns});
+    y = y.index_select(2, lo.to(y.device())) * (1 - frac) + y.index_select(2, hi.to(y.device())) * frac;  // [B, Ct, Ns]
+    return out_norm(proj(y.transpose(1, 2)));  // [B, Ns, D]
 }
 
 }  // namespace v2a::model

@@ -12,6 +12,13 @@
 //   -> spatial mean -> Linear(Ct, out_dim) -> LayerNorm                          [B*S, 8, out_dim]
 //   -> [B, S * 8, out_dim]
 //
+// Uniform layout (the bench default): the same layers over the whole clip instead of per segment
+// (frame differences along the clip, temporal conv k3, then the k4 conv at stride 1), and the output
+// read by linear interpolation at each token's time (k + 0.5) * T / Ns frames. The sequence is then
+// uniform in time, which is what the network's nearest-exact upsampling to the latent length assumes;
+// with the Segment layout that upsampling puts a token up to ~0.3-0.4 s away from the frames it saw
+// (segments overlap by half, so the flattened sequence runs back and forth in time). Ns is the same.
+//
 // Optional onset head: Linear(out_dim, 1) per token, the auxiliary training signal (see
 // ConditionerConfig::sync_onset_head); it reads the features, it does not change them.
 //
@@ -28,6 +35,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <string>
+#include <torch/types.h>
 #include <utility>
 #include <vector>
 
@@ -47,6 +55,16 @@ int64_t sync_tokens_for_frames(int64_t frames25);
 /// Frame index of every segment position: [S * 16] int64, row s = 8s .. 8s + 15.
 torch::Tensor sync_segment_index(int64_t frames25);
 
+/// What the S * 8 output tokens describe.
+enum class SyncTokenLayout {
+    Segment,  // Synchformer's: token j of segment s covers frames 8s + 2j, 8s + 2j + 1 (see above)
+    Uniform,  // token k describes clip time (k + 0.5) * duration / Ns: where MMAudio's nearest-exact
+              // upsampling of the token sequence to the latent length puts it (D11)
+};
+std::string to_string(SyncTokenLayout layout);
+/// "segment" / "uniform"; throws v2a::Error(Config) naming `what` otherwise.
+SyncTokenLayout sync_token_layout_from_string(const std::string& text, const std::string& what = "sync token layout");
+
 struct SyncEncoderOptions {
     explicit SyncEncoderOptions(int64_t out_dim) : out_dim_(out_dim) {}
     TORCH_ARG(int64_t, out_dim);                                                   // = NetworkConfig::sync_dim
@@ -54,7 +72,8 @@ struct SyncEncoderOptions {
     TORCH_ARG(std::vector<int64_t>, stem_channels) = std::vector<int64_t>{16, 32, 64, 64};  // stride-2 blocks
     TORCH_ARG(int64_t, temporal_channels) = 96;
     TORCH_ARG(int64_t, chunk_frames) = 32;
-    TORCH_ARG(bool, onset_head) = false;    // Linear(out_dim, 1): predict_onsets (aux training signal)  // frames per stem pass: small chunks stay in cache (much faster on CPU)
+    TORCH_ARG(bool, onset_head) = false;
+    TORCH_ARG(SyncTokenLayout, token_layout) = SyncTokenLayout::Segment;    // Linear(out_dim, 1): predict_onsets (aux training signal)  // frames per stem pass: small chunks stay in cache (much faster on CPU)
 };
 
 class SyncEncoderImpl : public torch::nn::Module {
@@ -69,6 +88,8 @@ public:
     /// Throws v2a::Error(Config) when the encoder was built without it.
     torch::Tensor predict_onsets(const torch::Tensor& features);
     bool has_onset_head() const { return !onset_head.is_empty(); }
+    /// The Uniform layout from stem features f [B, T, C, h, w] -> [B, segments * 8, out_dim].
+    torch::Tensor forward_uniform(const torch::Tensor& f, int64_t segments);
 
     SyncEncoderOptions options;
     torch::nn::Sequential stem{nullptr};        // per block i: "3i" Conv2d k3 s2, "3i+1" GroupNorm, "3i+2" SiLU

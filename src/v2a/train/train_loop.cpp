@@ -114,17 +114,27 @@ void TrainLoop::log_record(const std::map<std::string, double>& values, const st
 void TrainLoop::draw_curve() {
     const auto path = options_.run_dir / "metrics.jsonl";
     if (!stdfs::exists(path) || !report::gnuplot_available()) return;
-    report::Series train{"train loss", {}, {}}, val{"validation loss", {}, {}, "linespoints"};
+    // Train records carrying an auxiliary loss log the flow loss apart ("flow_loss"): that one is
+    // plotted, so train and validation curves measure the same thing. Validation with swapped videos
+    // (the SFT trainer's check that the model reads its video) gets its own curve.
+    report::Series train{"train loss", {}, {}}, val{"validation loss", {}, {}, "linespoints"},
+        swapped{"validation loss, swapped videos", {}, {}, "linespoints"};
     for (const auto& r : read_jsonl(path)) {
         if (!r.contains("loss")) continue;
-        auto& s = r.value("kind", "") == "val" ? val : train;
+        const bool is_val = r.value("kind", "") == "val";
+        auto& s = is_val ? val : train;
         s.x.push_back(r["step"].get<double>());
-        s.y.push_back(r["loss"].get<double>());
+        s.y.push_back(r[!is_val && r.contains("flow_loss") ? "flow_loss" : "loss"].get<double>());
+        if (is_val && r.contains("loss_swapped_video")) {
+            swapped.x.push_back(r["step"].get<double>());
+            swapped.y.push_back(r["loss_swapped_video"].get<double>());
+        }
     }
     if (train.x.empty()) return;
     train.y = report::smooth(train.y, 5);
     std::vector<report::Series> series{train};
     if (!val.x.empty()) series.push_back(val);
+    if (!swapped.x.empty()) series.push_back(swapped);
     try {
         report::plot_series(options_.run_dir / "loss.png", series,
                             {options_.name + " loss", "step", "loss (train: moving average of 5 logs)"});
