@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 
 #include "support/tiny_pipeline.h"
+#include <nlohmann/json.hpp>
+
 #include "v2a/core/jsonl.h"
 #include "v2a/flow/generator.h"
 #include "v2a/io/checkpoint.h"
