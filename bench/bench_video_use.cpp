@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
             std::vector<int64_t> idx, other;
             for (int64_t i = s; i < std::min(n, s + batch); ++i) {
                 idx.push_back(i);
-                other.push_back((i + n / 2) % n);
+                other.push_back(v2a::train::swapped_video_row(i, n));
             }
             const auto caps = clips.captions(idx);
             const auto own = generator->encode(clips.frames(idx), caps);
@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
                 own, swp, {own.clip_f, swp.sync_f, own.text_f}, {swp.clip_f, own.sync_f, own.text_f}, null};
             auto x1 = generator->net->normalize(set.mean.index_select(0, torch::tensor(idx, torch::kInt64)));
             for (int d = 0; d < draws; ++d) {
-                auto rng = v2a::flow::cpu_generator(1234ULL * 1000003ULL + uint64_t(s) * 131ULL + uint64_t(d));
+                auto rng = v2a::flow::cpu_generator(v2a::train::heldout_draw_seed(1234, s, d));  // the trainer's draws
                 auto sample = fm.draw(x1, rng);
                 for (size_t c = 0; c < conds.size(); ++c) {
                     auto loss = v2a::flow::per_sample_mse(generator->velocity(sample.x_t, sample.t, conds[c]),

@@ -1,5 +1,7 @@
 #include "v2a/train/sft_trainer.h"
 
+#include <numeric>
+
 #include "v2a/core/error.h"
 #include "v2a/core/log.h"
 #include "v2a/io/checkpoint.h"
@@ -34,14 +36,14 @@ double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, ui
         auto idx = torch::tensor(rows, torch::kInt64);
         std::vector<int64_t> frame_rows = rows;
         if (video == HeldoutVideo::Swapped) {
-            for (auto& r : frame_rows) r = (r + set.size() / 2) % set.size();
+            for (auto& r : frame_rows) r = swapped_video_row(r, set.size());
         }
         auto features = generator->encode(video == HeldoutVideo::None ? torch::Tensor() : set.clips->frames(frame_rows),
                                           set.clips->captions(rows));
         auto x1 = generator->net->normalize(set.mean.index_select(0, idx));
         for (int d = 0; d < draws; ++d) {
             // One generator per (batch start, draw): the same clips always get the same noise.
-            auto rng = flow::cpu_generator(seed * 1000003ULL + uint64_t(s) * 131ULL + uint64_t(d));
+            auto rng = flow::cpu_generator(heldout_draw_seed(seed, s, d));
             auto sample = fm.draw(x1, rng);
             total += flow::per_sample_mse(generator->velocity(sample.x_t, sample.t, features), sample.target)
                          .sum()
@@ -101,9 +103,14 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
                            generator->cond->sync->has_onset_head();
     torch::Tensor onset_targets;  // [n_train, Ns]
     if (onset_aux) {
-        std::vector<int64_t> all(size_t(train.size()));
-        for (int64_t i = 0; i < train.size(); ++i) all[size_t(i)] = i;
-        onset_targets = sync_onset_targets(train.audio(all), train.options().sample_rate, train.n_frames());
+        // In chunks: stacking every clip's audio at once would double the dataset's audio in memory.
+        std::vector<torch::Tensor> chunks;
+        for (int64_t s = 0; s < train.size(); s += 64) {
+            std::vector<int64_t> rows(size_t(std::min<int64_t>(64, train.size() - s)));
+            std::iota(rows.begin(), rows.end(), s);
+            chunks.push_back(sync_onset_targets(train.audio(rows), train.options().sample_rate, train.n_frames()));
+        }
+        onset_targets = torch::cat(chunks, 0);
         V2A_LOG_INFO("train: sync onset loss on, weight %.3g", options.sync_onset_weight);
     }
 

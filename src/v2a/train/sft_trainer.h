@@ -32,6 +32,13 @@ enum class HeldoutVideo {
     None,     // the learned null video (a model trained without the video condition)
 };
 
+/// Row whose video clip `row` of `n` gets under HeldoutVideo::Swapped: (row + n/2) mod n.
+inline int64_t swapped_video_row(int64_t row, int64_t n) { return (row + n / 2) % n; }
+/// Seed of the (noise, t) draw `draw` for the held-out batch starting at row `batch_start`.
+inline uint64_t heldout_draw_seed(uint64_t seed, int64_t batch_start, int draw) {
+    return seed * 1000003ULL + uint64_t(batch_start) * 131ULL + uint64_t(draw);
+}
+
 /// Held-out flow-matching loss: every clip at K fixed (noise, t) draws from `seed`, no condition
 /// dropout, posterior means as data. Deterministic, so runs can be compared (drift from the data),
 /// and the same draws whatever `video`, so loss(Swapped) - loss(Own) is the model's use of the video.

@@ -31,9 +31,8 @@ torch::Tensor sync_onset_targets(const torch::Tensor& audio, int sample_rate, in
     const double frame_rate = double(sample_rate) / double(o.hop_length);
     auto out = torch::zeros({B, tokens}, torch::kFloat);
     auto acc = out.accessor<float, 2>();
-    const auto wav = audio.to(torch::kDouble).contiguous();
     for (int64_t b = 0; b < B; ++b) {
-        const auto env = metrics::onset_strength(wav[b], o).contiguous();  // [F], frame f at f * hop / sr
+        const auto env = metrics::onset_strength(audio[b].to(torch::kDouble).contiguous(), o).contiguous();  // [F], frame f at f * hop / sr
         const auto e = env.accessor<double, 1>();
         const int64_t F = env.size(0);
         float peak = 0;
