@@ -11,7 +11,8 @@
 # Environment: V2A (binary), OUT (run folder), DATA (benchmark folder), SEEDS ("0 1 2"), THREADS;
 #   VAE, BASE, JUDGES: reuse existing models (e.g. bench/generator_onset.sh's) instead of training them;
 #   SUBSET="N M T": use the first N train / M val / T test clips of DATA (the base keeps its own data);
-#   K, STEPS (Euler steps), DPO_STEPS, DDPO_STEPS override the size presets;
+#   K, STEPS (Euler steps), DPO_STEPS, DDPO_STEPS override the size presets; LR, WARMUP: DPO's and
+#   the more-SFT row's peak learning rate and warmup (defaults 1e-5, 40: the `v2a dpo` defaults);
 #   TABLES="1 2" (default) or "1" / "2": two instances (one per table, e.g. --threads 1 each on 2 cores)
 #   can run side by side once the pairs exist.
 # Compute matching: a DPO update is 2 x batch (8) = 16 rows forward + backward; a DDPO update trains
@@ -33,6 +34,8 @@ else
   VAE_STEPS=1500; SFT_STEPS=3000; K=${K:-5}; DPO_STEPS=${DPO_STEPS:-600}; DDPO_STEPS=${DDPO_STEPS:-60}
   STEPS=${STEPS:-25}
 fi
+LR=${LR:-1e-5}
+WARMUP=${WARMUP:-40}
 M=$DATA/manifest.csv
 mkdir -p "$OUT"
 run() { local done_file=$1; shift; [ -e "$done_file" ] && return 0; echo "+ $*"; "$@"; }
@@ -62,29 +65,31 @@ AS=$OUT/audioscore.safetensors
 run "$OUT/pairs/.done" bash -c "'$V2A' ${T[*]} pairs --data '$M' --model '$BASE' --vae '$VAE' --judges '$J' \
     --audioscore '$AS' -K $K --steps $STEPS --out '$OUT/pairs' && touch '$OUT/pairs/.done'"
 
-evaluate() {  # name generator
-  local name=$1 gen=$2
+evaluate() {  # name generator [generate args...]
+  local name=$1 gen=$2; shift 2
   run "$OUT/eval/$name/.generated" bash -c "'$V2A' ${T[*]} generate --model '$gen' --vae '$VAE' --manifest '$M' \
-      --split test --steps $STEPS --seed 42 --out-dir '$OUT/eval/$name' && touch '$OUT/eval/$name/.generated'"
+      --split test --steps $STEPS --seed 42 --out-dir '$OUT/eval/$name' $* && touch '$OUT/eval/$name/.generated'"
   run "$OUT/eval/$name.json" "$V2A" "${T[@]}" eval --gt "$M" --pred "$OUT/eval/$name" --judges "$J" --allow-silent \
       --out "$OUT/eval/$name.json"
 }
 TABLES=${TABLES:-"1 2"}
 if [[ " $TABLES " == *" 1 "* ]]; then
 evaluate sft "$BASE"
+# A control, not a system: the base fed other clips' videos (how much of each metric is the video).
+evaluate control_shuffled_video "$BASE" --video-source shuffled
 for s in $SEEDS; do
   run "$OUT/dpo_cur_s$s/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --seed "$s" --out "$OUT/dpo_cur_s$s"
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --seed "$s" --out "$OUT/dpo_cur_s$s"
   evaluate "dpo_cur_s$s" "$OUT/dpo_cur_s$s/generator.safetensors"
   run "$OUT/dpo_mix_s$s/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --seed "$s" --no-curriculum --out "$OUT/dpo_mix_s$s"
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --seed "$s" --no-curriculum --out "$OUT/dpo_mix_s$s"
   evaluate "dpo_mix_s$s" "$OUT/dpo_mix_s$s/generator.safetensors"
   # More SFT at the same number of generator forward+backward passes as DPO (2 rows per pair).
   run "$OUT/sft_more_s$s/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --init "$BASE" \
-      --steps "$DPO_STEPS" --batch 16 --lr 1e-5 --warmup 10 --seed "$s" --out "$OUT/sft_more_s$s"
+      --steps "$DPO_STEPS" --batch 16 --lr "$LR" --warmup "$WARMUP" --seed "$s" --out "$OUT/sft_more_s$s"
   evaluate "sft_more_s$s" "$OUT/sft_more_s$s/generator.safetensors"
   run "$OUT/ddpo_s$s/generator.safetensors" "$V2A" "${T[@]}" ddpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --judges "$J" --audioscore "$AS" --steps "$DDPO_STEPS" --seed "$s" --out "$OUT/ddpo_s$s"
+      --judges "$J" --audioscore "$AS" --steps "$DDPO_STEPS" --lr "$LR" --seed "$s" --out "$OUT/ddpo_s$s"
   evaluate "ddpo_s$s" "$OUT/ddpo_s$s/generator.safetensors"
 done
 fi
@@ -98,18 +103,18 @@ if [[ " $TABLES " == *" 2 "* ]]; then
 for beta in 500 2000 8000; do
   if [ "$beta" = 2000 ]; then alias_run beta2000; continue; fi
   run "$OUT/beta$beta/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --beta "$beta" --seed "$first_seed" --out "$OUT/beta$beta"
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --beta "$beta" --seed "$first_seed" --out "$OUT/beta$beta"
   evaluate "beta$beta" "$OUT/beta$beta/generator.safetensors"
 done
 for tau in 0.5 0.7 0.9 1.0; do
   if [ "$tau" = 0.7 ]; then alias_run tau0.7; continue; fi
   run "$OUT/tau$tau/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --tau "$tau" --seed "$first_seed" --out "$OUT/tau$tau"
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --tau "$tau" --seed "$first_seed" --out "$OUT/tau$tau"
   evaluate "tau$tau" "$OUT/tau$tau/generator.safetensors"
 done
 # Does the optional supervised term on the winners help? (curriculum DPO + 1.0 x winners' flow loss)
 run "$OUT/sft_term/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-    --pairs "$OUT/pairs" --steps "$DPO_STEPS" --sft-weight 1.0 --seed "$first_seed" --out "$OUT/sft_term"
+    --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --sft-weight 1.0 --seed "$first_seed" --out "$OUT/sft_term"
 evaluate sft_term "$OUT/sft_term/generator.safetensors"
 fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"

@@ -66,3 +66,33 @@ for name, runs in groups.items():
     print(f"| {name} | {len(runs)} | " + " | ".join(row) + f" | {fm} |")
 print()
 print("± = 95% t-interval over runs (seeds) when runs > 1, else 95% bootstrap over test clips (per-clip metrics).")
+
+
+def paired_delta(base_clips, clips, key, reps=1000, seed=0):
+    """Mean of (system - base) over the test clips both have, and a 95% paired-bootstrap interval."""
+    ids = sorted(set(base_clips) & set(clips))
+    d = [per_clip_value(key, clips[i]) - per_clip_value(key, base_clips[i]) for i in ids
+         if per_clip_value(key, clips[i]) is not None and per_clip_value(key, base_clips[i]) is not None]
+    if len(d) < 2:
+        return "–"
+    rng = random.Random(seed)
+    n = len(d)
+    means = sorted(sum(d[rng.randrange(n)] for _ in range(n)) / n for _ in range(reps))
+    lo, hi = means[int(0.025 * reps)], means[int(0.975 * reps)]
+    mark = " *" if lo > 0 or hi < 0 else ""
+    return f"{sum(d) / n:+.3g} [{lo:+.3g}, {hi:+.3g}]{mark}"
+
+
+PER_CLIP = [k for k in KEYS if k not in ("kl_cnn", "is_cnn", "fd_cnn")]
+if "sft" in groups:
+    base = groups["sft"][0][2]
+    print()
+    print("Difference from the SFT base on the same test clips (first run of each system), mean [95% paired bootstrap];")
+    print("* = the interval excludes 0.")
+    print()
+    print("| system | " + " | ".join(PER_CLIP) + " |")
+    print("|---" * (len(PER_CLIP) + 1) + "|")
+    for name, runs in groups.items():
+        if name == "sft":
+            continue
+        print(f"| {name} | " + " | ".join(paired_delta(base, runs[0][2], k) for k in PER_CLIP) + " |")

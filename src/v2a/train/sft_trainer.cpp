@@ -103,12 +103,13 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
                            generator->cond->sync->has_onset_head();
     torch::Tensor onset_targets;  // [n_train, Ns]
     if (onset_aux) {
+        const auto layout = generator->cond->sync->options.token_layout();  // targets at the times its tokens describe
         // In chunks: stacking every clip's audio at once would double the dataset's audio in memory.
         std::vector<torch::Tensor> chunks;
         for (int64_t s = 0; s < train.size(); s += 64) {
             std::vector<int64_t> rows(size_t(std::min<int64_t>(64, train.size() - s)));
             std::iota(rows.begin(), rows.end(), s);
-            chunks.push_back(sync_onset_targets(train.audio(rows), train.options().sample_rate, train.n_frames()));
+            chunks.push_back(sync_onset_targets(train.audio(rows), train.options().sample_rate, train.n_frames(), layout));
         }
         onset_targets = torch::cat(chunks, 0);
         V2A_LOG_INFO("train: sync onset loss on, weight %.3g", options.sync_onset_weight);

@@ -5,17 +5,24 @@
 
 #include "v2a/core/error.h"
 #include "v2a/metrics/onset.h"
-#include "v2a/model/sync_encoder.h"
 
 namespace v2a::train {
 
-std::pair<double, double> sync_token_window(int64_t token) {
+std::pair<double, double> sync_token_window(int64_t token, model::SyncTokenLayout layout, int64_t frames25) {
+    const int64_t tokens = model::sync_tokens_for_frames(frames25);
+    V2A_CHECK(token >= 0 && token < tokens, Data, "sync token window: token ", token, " is outside 0 .. ", tokens - 1,
+              " for a clip of ", frames25, " frames");
+    if (layout == model::SyncTokenLayout::Uniform) {
+        const double width = double(frames25) / double(model::kSyncFps) / double(tokens);
+        return {double(token) * width, double(token + 1) * width};
+    }
     const int64_t s = token / model::kSyncTokensPerSegment, j = token % model::kSyncTokensPerSegment;
     const double begin = double(s * model::kSyncSegmentStride + 2 * j) / double(model::kSyncFps);
     return {begin, begin + 2.0 / double(model::kSyncFps)};
 }
 
-torch::Tensor sync_onset_targets(const torch::Tensor& audio, int sample_rate, int64_t frames25) {
+torch::Tensor sync_onset_targets(const torch::Tensor& audio, int sample_rate, int64_t frames25,
+                                 model::SyncTokenLayout layout) {
     V2A_CHECK(audio.defined() && audio.dim() == 2, Data, "sync onset targets: audio must be [B, S], got ",
               audio.defined() ? audio.sizes() : c10::IntArrayRef{});
     V2A_CHECK(sample_rate > 0, Data, "sync onset targets: sample rate must be > 0, got ", sample_rate);
@@ -37,7 +44,7 @@ torch::Tensor sync_onset_targets(const torch::Tensor& audio, int sample_rate, in
         const int64_t F = env.size(0);
         float peak = 0;
         for (int64_t k = 0; k < tokens; ++k) {
-            const auto [t0, t1] = sync_token_window(k);
+            const auto [t0, t1] = sync_token_window(k, layout, frames25);
             const int64_t f0 = std::max<int64_t>(0, int64_t(std::ceil(t0 * frame_rate - 1e-9)));
             const int64_t f1 = std::min<int64_t>(F, int64_t(std::ceil(t1 * frame_rate - 1e-9)));
             double m = 0;
