@@ -13,6 +13,7 @@
 #   SUBSET="N M T": use the first N train / M val / T test clips of DATA (the base keeps its own data);
 #   K, STEPS (Euler steps), DPO_STEPS, DDPO_STEPS override the size presets; LR, WARMUP: DPO's and
 #   the more-SFT row's peak learning rate and warmup (defaults 1e-5, 40: the `v2a dpo` defaults);
+#   BETAS ("500 2000 8000"), TAUS ("0.5 0.7 0.9 1.0"), SFT_TERM (1: run the SFT-term row) trim Table 2;
 #   TABLES="1 2" (default) or "1" / "2": two instances (one per table, e.g. --threads 1 each on 2 cores)
 #   can run side by side once the pairs exist.
 # Compute matching: a DPO update is 2 x batch (8) = 16 rows forward + backward; a DDPO update trains
@@ -100,22 +101,24 @@ alias_run() {  # name: the default configuration under another name (same run, s
   [ -e "$OUT/eval/$1.json" ] || ln -s "dpo_cur_s$first_seed.json" "$OUT/eval/$1.json"
 }
 if [[ " $TABLES " == *" 2 "* ]]; then
-for beta in 500 2000 8000; do
+for beta in ${BETAS:-500 2000 8000}; do
   if [ "$beta" = 2000 ]; then alias_run beta2000; continue; fi
   run "$OUT/beta$beta/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
       --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --beta "$beta" --seed "$first_seed" --out "$OUT/beta$beta"
   evaluate "beta$beta" "$OUT/beta$beta/generator.safetensors"
 done
-for tau in 0.5 0.7 0.9 1.0; do
+for tau in ${TAUS:-0.5 0.7 0.9 1.0}; do
   if [ "$tau" = 0.7 ]; then alias_run tau0.7; continue; fi
   run "$OUT/tau$tau/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
       --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --tau "$tau" --seed "$first_seed" --out "$OUT/tau$tau"
   evaluate "tau$tau" "$OUT/tau$tau/generator.safetensors"
 done
 # Does the optional supervised term on the winners help? (curriculum DPO + 1.0 x winners' flow loss)
+if [ "${SFT_TERM:-1}" = 1 ]; then
 run "$OUT/sft_term/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
     --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --sft-weight 1.0 --seed "$first_seed" --out "$OUT/sft_term"
 evaluate sft_term "$OUT/sft_term/generator.safetensors"
+fi
 fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"
 cat "$OUT/tables.md"
