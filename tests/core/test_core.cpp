@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
 #include <atomic>
+#include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -101,6 +105,19 @@ TEST(ThreadsTest, ParallelForVisitsEveryIndexOnceAndRethrows) {
                                   if (i == 5) fail(ErrorKind::Data, "item 5 is bad");
                               }),
                  Error);
+}
+
+// The CLI's order -- configure threads, load clips with workers, then train -- must leave the caller
+// (and threads started later) on the configured intra-op count: before the fix `v2a train` on an
+// uncached dataset trained on one thread with --threads 2. ctest runs each test in its own process,
+// so ATen's lazy per-thread initialisation happens here exactly as in the CLI (test_main configures 2).
+TEST(ThreadsTest, WorkersDoNotLeaveTheCallerOnOneThread) {
+    configure_threads(2);
+    parallel_for(4, 2, [](int64_t) { (void)at::ones({64}).sum().item<float>(); });
+    EXPECT_EQ(at::get_num_threads(), 2);
+    int in_new_thread = 0;
+    std::thread([&] { in_new_thread = at::get_num_threads(); }).join();
+    EXPECT_EQ(in_new_thread, 2);
 }
 
 TEST(ProgressTest, FormatsDurations) {

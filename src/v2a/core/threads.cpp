@@ -36,6 +36,11 @@ int configure_threads(int requested) {
     }
     if (n <= 0) n = int(std::max(1u, std::thread::hardware_concurrency()));
     at::set_num_threads(n);
+    // ATen initialises each thread's OpenMP count lazily, on its first parallel op, from a process-wide
+    // value that any later at::set_num_threads overwrites -- parallel_for's workers set 1. Without this
+    // call, a run that loaded clips with workers before its first tensor op trained on ONE thread with
+    // --threads 2 (stop 11: 0.22 instead of 0.54 updates/s). get_num_threads does the lazy init now.
+    at::get_num_threads();
     pin_blas_to_one_thread();
     static std::once_flag interop_once;
     std::call_once(interop_once, [] {
@@ -77,9 +82,13 @@ void parallel_for(int64_t n, int workers, const std::function<void(int64_t)>& fn
     if (workers == 1) {
         work();
     } else {
+        const int caller_threads = at::get_num_threads();  // also this thread's lazy init, before workers exist
         std::vector<std::thread> pool;
         for (int w = 0; w < workers; ++w) pool.emplace_back(work);
         for (auto& t : pool) t.join();
+        // The workers' at::set_num_threads(1) also set ATen's process-wide count (new threads, NNPACK's
+        // pool): put back the caller's.
+        at::set_num_threads(caller_threads);
     }
     if (first_error) std::rethrow_exception(first_error);
 }
