@@ -73,18 +73,20 @@ evaluate() {  # name generator [generate args...]
   run "$OUT/eval/$name.json" "$V2A" "${T[@]}" eval --gt "$M" --pred "$OUT/eval/$name" --judges "$J" --allow-silent \
       --out "$OUT/eval/$name.json"
 }
+dpo_run() {  # name dpo-args...: one `v2a dpo` from the base on the pairs, then its evaluation
+  local name=$1; shift
+  run "$OUT/$name/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
+      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" "$@" --out "$OUT/$name"
+  evaluate "$name" "$OUT/$name/generator.safetensors"
+}
 TABLES=${TABLES:-"1 2"}
 if [[ " $TABLES " == *" 1 "* ]]; then
 evaluate sft "$BASE"
 # A control, not a system: the base fed other clips' videos (how much of each metric is the video).
 evaluate control_shuffled_video "$BASE" --video-source shuffled
 for s in $SEEDS; do
-  run "$OUT/dpo_cur_s$s/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --seed "$s" --out "$OUT/dpo_cur_s$s"
-  evaluate "dpo_cur_s$s" "$OUT/dpo_cur_s$s/generator.safetensors"
-  run "$OUT/dpo_mix_s$s/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --seed "$s" --no-curriculum --out "$OUT/dpo_mix_s$s"
-  evaluate "dpo_mix_s$s" "$OUT/dpo_mix_s$s/generator.safetensors"
+  dpo_run "dpo_cur_s$s" --seed "$s"
+  dpo_run "dpo_mix_s$s" --seed "$s" --no-curriculum
   # More SFT at the same number of generator forward+backward passes as DPO (2 rows per pair).
   run "$OUT/sft_more_s$s/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --init "$BASE" \
       --steps "$DPO_STEPS" --batch 16 --lr "$LR" --warmup "$WARMUP" --seed "$s" --out "$OUT/sft_more_s$s"
@@ -103,21 +105,15 @@ alias_run() {  # name: the default configuration under another name (same run, s
 if [[ " $TABLES " == *" 2 "* ]]; then
 for beta in ${BETAS:-500 2000 8000}; do
   if [ "$beta" = 2000 ]; then alias_run beta2000; continue; fi
-  run "$OUT/beta$beta/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --beta "$beta" --seed "$first_seed" --out "$OUT/beta$beta"
-  evaluate "beta$beta" "$OUT/beta$beta/generator.safetensors"
+  dpo_run "beta$beta" --beta "$beta" --seed "$first_seed"
 done
 for tau in ${TAUS:-0.5 0.7 0.9 1.0}; do
   if [ "$tau" = 0.7 ]; then alias_run tau0.7; continue; fi
-  run "$OUT/tau$tau/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --tau "$tau" --seed "$first_seed" --out "$OUT/tau$tau"
-  evaluate "tau$tau" "$OUT/tau$tau/generator.safetensors"
+  dpo_run "tau$tau" --tau "$tau" --seed "$first_seed"
 done
 # Does the optional supervised term on the winners help? (curriculum DPO + 1.0 x winners' flow loss)
 if [ "${SFT_TERM:-1}" = 1 ]; then
-run "$OUT/sft_term/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-    --pairs "$OUT/pairs" --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" --sft-weight 1.0 --seed "$first_seed" --out "$OUT/sft_term"
-evaluate sft_term "$OUT/sft_term/generator.safetensors"
+dpo_run sft_term --sft-weight 1.0 --seed "$first_seed"
 fi
 fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"

@@ -30,11 +30,17 @@ def flow_loss(run):
     return vals[-1] if vals else float("nan")
 
 
-def bootstrap_half_width(values, reps=1000, seed=0):
+def bootstrap_interval(values, reps=1000, seed=0):
+    """95% percentile-bootstrap interval (lo, hi) of the mean of values."""
     rng = random.Random(seed)
     n = len(values)
     means = sorted(sum(values[rng.randrange(n)] for _ in range(n)) / n for _ in range(reps))
-    return (means[int(0.975 * reps)] - means[int(0.025 * reps)]) / 2
+    return means[int(0.025 * reps)], means[int(0.975 * reps)]
+
+
+def bootstrap_half_width(values):
+    lo, hi = bootstrap_interval(values)
+    return (hi - lo) / 2
 
 
 def cell(values, clips=None):
@@ -68,19 +74,15 @@ print()
 print("± = 95% t-interval over runs (seeds) when runs > 1, else 95% bootstrap over test clips (per-clip metrics).")
 
 
-def paired_delta(base_clips, clips, key, reps=1000, seed=0):
+def paired_delta(base_clips, clips, key):
     """Mean of (system - base) over the test clips both have, and a 95% paired-bootstrap interval."""
-    ids = sorted(set(base_clips) & set(clips))
-    d = [per_clip_value(key, clips[i]) - per_clip_value(key, base_clips[i]) for i in ids
-         if per_clip_value(key, clips[i]) is not None and per_clip_value(key, base_clips[i]) is not None]
+    pairs = [(per_clip_value(key, clips[i]), per_clip_value(key, base_clips[i])) for i in sorted(set(base_clips) & set(clips))]
+    d = [a - b for a, b in pairs if a is not None and b is not None]
     if len(d) < 2:
         return "–"
-    rng = random.Random(seed)
-    n = len(d)
-    means = sorted(sum(d[rng.randrange(n)] for _ in range(n)) / n for _ in range(reps))
-    lo, hi = means[int(0.025 * reps)], means[int(0.975 * reps)]
+    lo, hi = bootstrap_interval(d)
     mark = " *" if lo > 0 or hi < 0 else ""
-    return f"{sum(d) / n:+.3g} [{lo:+.3g}, {hi:+.3g}]{mark}"
+    return f"{sum(d) / len(d):+.3g} [{lo:+.3g}, {hi:+.3g}]{mark}"
 
 
 PER_CLIP = [k for k in KEYS if k not in ("kl_cnn", "is_cnn", "fd_cnn")]
