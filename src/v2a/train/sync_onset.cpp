@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "v2a/core/error.h"
 #include "v2a/metrics/onset.h"
@@ -36,6 +37,13 @@ torch::Tensor sync_onset_targets(const torch::Tensor& audio, int sample_rate, in
     o.hop_length = 128;  // n_fft / 8: the centring pad is a whole number of frames (8 ms at 16 kHz)
     o.n_mels = 64;
     const double frame_rate = double(sample_rate) / double(o.hop_length);
+    // Every clip has the same token windows: as envelope frame ranges [f0, f1), computed once.
+    std::vector<std::pair<int64_t, int64_t>> windows;
+    for (int64_t k = 0; k < tokens; ++k) {
+        const auto [t0, t1] = sync_token_window(k, layout, frames25);
+        windows.emplace_back(std::max<int64_t>(0, int64_t(std::ceil(t0 * frame_rate - 1e-9))),
+                             int64_t(std::ceil(t1 * frame_rate - 1e-9)));
+    }
     auto out = torch::zeros({B, tokens}, torch::kFloat);
     auto acc = out.accessor<float, 2>();
     for (int64_t b = 0; b < B; ++b) {
@@ -44,9 +52,7 @@ torch::Tensor sync_onset_targets(const torch::Tensor& audio, int sample_rate, in
         const int64_t F = env.size(0);
         float peak = 0;
         for (int64_t k = 0; k < tokens; ++k) {
-            const auto [t0, t1] = sync_token_window(k, layout, frames25);
-            const int64_t f0 = std::max<int64_t>(0, int64_t(std::ceil(t0 * frame_rate - 1e-9)));
-            const int64_t f1 = std::min<int64_t>(F, int64_t(std::ceil(t1 * frame_rate - 1e-9)));
+            const int64_t f0 = windows[size_t(k)].first, f1 = std::min<int64_t>(F, windows[size_t(k)].second);
             double m = 0;
             for (int64_t f = f0; f < f1; ++f) m = std::max(m, e[f]);
             acc[b][k] = float(m);
