@@ -4,6 +4,8 @@
 #   Table 2: beta sweep, tau sweep (tau = 1.0 = no stage 1), and the optional SFT term on the winners
 # over SEEDS (the tuning seed; the base, judges, ratings and pairs are shared), evaluated on the TEST
 # split, which is never used for ratings or pairs (ratings: val videos; pairs: train videos).
+# Pair quality: pair_agreement.json (bench/pair_agreement.py) scores AudioScore's within-video ranking
+# of the rated samples against the SIMULATED annotator.
 # Stand-ins: the judges, the SIMULATED annotator and the benchmark (docs/JUDGES.md, docs/AUDIOSCORE.md).
 #
 #   bench/dpo_tables.sh                       full size (hours on 2 cores; see docs/RESULTS.md)
@@ -61,6 +63,13 @@ run "$OUT/ratings/labels.csv" "$V2A" "${T[@]}" labels simulate --data "$M" --sam
 run "$OUT/audioscore.safetensors" "$V2A" "${T[@]}" audioscore train --data "$M" --samples "$OUT/ratings/samples.csv" \
     --labels "$OUT/ratings/labels.csv" --judges "$J" --out "$OUT/audioscore.safetensors"
 AS=$OUT/audioscore.safetensors
+# Pair quality against the SIMULATED annotator: does AudioScore rank the samples OF A VIDEO as it does?
+run "$OUT/ratings/scores.jsonl" "$V2A" "${T[@]}" audioscore score --data "$M" --model "$AS" --judges "$J" \
+    --samples "$OUT/ratings/samples.csv" --out "$OUT/ratings/scores.jsonl"
+run "$OUT/ratings/details.jsonl" "$V2A" "${T[@]}" labels simulate --data "$M" --samples "$OUT/ratings/samples.csv" \
+    --annotator sim0 --error-rate 0 --out "$OUT/ratings/labels_sim0_noiseless.csv" --details "$OUT/ratings/details.jsonl"
+run "$OUT/pair_agreement.json" bash -c "python3 bench/pair_agreement.py '$OUT/ratings/scores.jsonl' \
+    '$OUT/ratings/details.jsonl' > '$OUT/pair_agreement.tmp' && mv '$OUT/pair_agreement.tmp' '$OUT/pair_agreement.json'"
 # Pairs on the TRAIN videos.
 # (pairs resumes by itself; the marker only records that it finished)
 run "$OUT/pairs/.done" bash -c "'$V2A' ${T[*]} pairs --data '$M' --model '$BASE' --vae '$VAE' --judges '$J' \
