@@ -10,8 +10,9 @@ and writes JSON with
   - the within-video Pearson correlation of each judge score (and P(Good)) with the annotator's quality
     and its temporal / semantic / aesthetic parts (each value minus its video's mean), pooled for scale;
   - the pair rule of `v2a pairs` (winner = argmax P(Good), loser = argmax P(Bad), winner != loser,
-    P(Good)_w > P(Good)_l) applied to these samples: how often the annotator's quality agrees with the pair,
-    the mean quality margin, and the oracle margin (best minus worst sample by the annotator).
+    P(Good)_w > P(Good)_l; no minimum margin, the `--min-margin 0` default) applied to these samples: how
+    often the annotator's quality agrees with the pair, the mean quality margin, and the oracle margin
+    (best minus worst sample by the annotator) over the same videos and over all videos.
 
   pair_agreement.py scores.jsonl details.jsonl > pair_agreement.json
 """
@@ -62,29 +63,33 @@ def main(scores_path, details_path):
     inputs["p_good"] = [scores[i]["p_good"] for i in ids]
     parts = {p: [details[i].get(p) for i in ids] for p in PARTS}
 
-    def table(transform):
-        return {n: {p: pearson(transform(x), transform(parts[p])) for p in PARTS} for n, x in inputs.items()}
+    def table(transform):  # each series transformed once, then every (input, part) correlation
+        xs = {n: transform(x) for n, x in inputs.items()}
+        ys = {p: transform(y) for p, y in parts.items()}
+        return {n: {p: pearson(x, ys[p]) for p in PARTS} for n, x in xs.items()}
 
     by_video = defaultdict(list)
     for i in ids:
         by_video[scores[i]["clip_id"]].append(i)
-    agree, margins, oracle = [], [], []
+    agree, margins, oracle, oracle_all = [], [], [], []
     for v, c in sorted(by_video.items()):
         q = {i: details[i]["quality"] for i in c}
-        oracle.append(max(q.values()) - min(q.values()))
+        oracle_all.append(max(q.values()) - min(q.values()))
         w = max(c, key=lambda i: scores[i]["p_good"])
         l = max(c, key=lambda i: scores[i]["p_bad"])
         if w == l or scores[w]["p_good"] <= scores[l]["p_good"]:
             continue
         agree.append(q[w] > q[l])
         margins.append(q[w] - q[l])
+        oracle.append(oracle_all[-1])
     mean = lambda xs: sum(xs) / len(xs) if xs else None
     json.dump({
         "samples": len(ids), "videos": len(by_video),
         "within_video_correlation": table(lambda x: demean_by_video(x, videos)),
         "pooled_correlation": table(lambda x: x),
         "pair_rule": {"pairs": len(agree), "annotator_agrees": mean([float(a) for a in agree]),
-                      "mean_quality_margin": mean(margins), "oracle_mean_quality_margin": mean(oracle)},
+                      "mean_quality_margin": mean(margins), "oracle_mean_quality_margin": mean(oracle),
+                      "oracle_mean_quality_margin_all_videos": mean(oracle_all)},
     }, sys.stdout, indent=1)
     print()
 
