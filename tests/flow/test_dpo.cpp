@@ -75,12 +75,101 @@ TEST(FlowDpoTest, GradientMatchesFiniteDifferencesAndReferenceIsConstant) {
     }
 }
 
+TEST(FlowDpoTest, DiagnosticsLabelSmoothingAndTheMeanOutsideTheLogSigmoid) {
+    const auto tw = torch::tensor({1.0, 0.5}, kF64), rw = torch::tensor({0.8, 0.5}, kF64);
+    const auto tl = torch::tensor({0.6, 0.7}, kF64), rl = torch::tensor({0.9, 0.4}, kF64);
+    const auto d = flow_dpo_loss(tw, rw, tl, rl, 2.0);  // z = {-0.5, 0.3} (hand values above)
+    auto sig = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+    EXPECT_NEAR(d.gradient_factor.item<double>(), 0.5 * (sig(0.5) + sig(-0.3)), 1e-14);
+    EXPECT_DOUBLE_EQ(d.negative_share.item<double>(), 0.5);
+    EXPECT_NEAR(d.raw_margin.item<double>(), 0.5 * (0.5 + 0.3), 1e-14);  // beta-free |w_diff - l_diff|
+    // The mean over pairs is taken of per-pair losses, not inside the softplus.
+    EXPECT_GT(std::abs(d.loss.item<double>() - std::log1p(std::exp(0.1))), 1e-3);
+
+    // cDPO: (1 - eps) softplus(-z) + eps softplus(z).
+    const double eps = 0.25;
+    const double row0 = 0.75 * std::log1p(std::exp(0.5)) + 0.25 * std::log1p(std::exp(-0.5));
+    const double row1 = 0.75 * std::log1p(std::exp(-0.3)) + 0.25 * std::log1p(std::exp(0.3));
+    EXPECT_NEAR(flow_dpo_loss(tw, rw, tl, rl, 2.0, {}, eps).loss.item<double>(), 0.5 * (row0 + row1), 1e-14);
+    // A smoothed loss is smallest at a finite margin: its gradient in z vanishes at z* = logit(1 - eps).
+    const double z_star = std::log((1 - eps) / eps);
+    const auto e = torch::tensor({-z_star}, kF64).requires_grad_(true);  // beta 2: z = -(e_w - 0) + 0 = z*
+    flow_dpo_loss(e, torch::zeros({1}, kF64), torch::zeros({1}, kF64), torch::zeros({1}, kF64), 2.0, {}, eps)
+        .loss.backward();
+    EXPECT_NEAR(e.grad().item<double>(), 0.0, 1e-12);
+}
+
+TEST(SdpoTest, LoserScaleMatchesHandValues) {
+    auto v = [](std::vector<double> x) { return torch::tensor(x, kF64).reshape({1, 2}); };
+    const auto zero = v({0, 0});
+    // g_w = (1, 0), g_l = (1, 1): dot 1, |g_w|^2 1 -> (1 - 0.9) * 1 / 1 = 0.1.
+    EXPECT_NEAR(sdpo_loser_scale(v({1, 0}), zero, v({1, 1}), zero, 0.9).item<double>(), 0.1, 1e-12);
+    // g_w = (2, 0), g_l = (1, 0): 0.1 * 4 / 2 = 0.2; targets are subtracted.
+    EXPECT_NEAR(sdpo_loser_scale(v({3, 1}), v({1, 1}), v({1, 0}), zero, 0.9).item<double>(), 0.2, 1e-12);
+    // Opposite directions (dot <= 0): the loser's gradient helps the winner, scale 1.
+    EXPECT_DOUBLE_EQ(sdpo_loser_scale(v({1, 0}), zero, v({-1, 0}), zero, 0.9).item<double>(), 1.0);
+    // Clamped to 1 when the winner is safe anyway: mu 0, g_w = (1, 0), g_l = (0.5, 0) -> 2 -> 1.
+    EXPECT_DOUBLE_EQ(sdpo_loser_scale(v({1, 0}), zero, v({0.5, 0}), zero, 0.0).item<double>(), 1.0);
+    test::expect_error([&] { sdpo_loser_scale(zero, zero, zero, zero, 1.5); }, ErrorKind::Usage, "mu");
+    test::expect_error([&] { sdpo_loser_scale(zero, zero, torch::zeros({1, 3}, kF64), zero, 0.5); }, ErrorKind::Usage,
+                       "one shape");
+}
+
+TEST(SdpoTest, ScaledStepStillLowersTheWinnersErrorByMuOfItsOwnStep) {
+    torch::manual_seed(5);
+    const double mu = 0.9;
+    for (int trial = 0; trial < 20; ++trial) {
+        const auto gw = torch::randn({4, 6}, kF64), gl = gw * 2.0 + 0.5 * torch::randn({4, 6}, kF64);
+        const auto zero = torch::zeros({4, 6}, kF64);
+        const auto lambda = sdpo_loser_scale(gw, zero, gl, zero, mu);
+        // Output-space step -g_w + lambda g_l: first-order change of the winner's error is g_w . step.
+        const auto change = (gw * (-gw + lambda.unsqueeze(1) * gl)).sum(1);
+        const auto bound = -mu * gw.pow(2).sum(1);
+        EXPECT_TRUE((change <= bound + 1e-9).all().item<bool>()) << "trial " << trial;
+        EXPECT_TRUE((lambda >= 0).all().item<bool>() && (lambda <= 1).all().item<bool>());
+    }
+}
+
+TEST(SdpoTest, ScaleGradientKeepsTheValueAndScalesTheGradient) {
+    const auto x = torch::tensor({1.0, -2.0}, kF64).requires_grad_(true);
+    const auto e = x * x;
+    const auto scaled = scale_gradient(e, torch::tensor({0.5, 2.0}, kF64));
+    EXPECT_TRUE(torch::equal(scaled.detach(), e.detach()));
+    scaled.sum().backward();
+    EXPECT_TRUE(torch::allclose(x.grad(), torch::tensor({0.5 * 2.0, 2.0 * -4.0}, kF64)));
+}
+
+TEST(AutoBetaTest, BetaPutsTheTypicalMarginAtTheTargetGradientFactor) {
+    AutoBeta a;
+    a.target_factor = 0.2;
+    a.decay = 0.5;
+    a.min_beta = 1.0;
+    a.max_beta = 1e6;
+    EXPECT_DOUBLE_EQ(a.beta(), 1e6);  // no margin seen yet (policy = reference)
+    a.update(0.01);
+    EXPECT_NEAR(a.beta(), 2.0 * std::log(4.0) / 0.01, 1e-9);
+    // At that beta a pair with the typical margin has z = beta m / 2 and sigma(-z) = 0.2.
+    const double z = a.beta() * 0.01 / 2.0;
+    EXPECT_NEAR(1.0 / (1.0 + std::exp(z)), 0.2, 1e-12);
+    a.update(0.03);  // EMA 0.5 * 0.01 + 0.5 * 0.03 = 0.02
+    EXPECT_NEAR(a.beta(), 2.0 * std::log(4.0) / 0.02, 1e-9);
+    a.min_beta = 200.0;
+    EXPECT_DOUBLE_EQ(a.beta(), 200.0);
+    AutoBeta bad;
+    bad.target_factor = 0.6;
+    test::expect_error([&] { bad.validate(); }, ErrorKind::Usage, "target gradient factor");
+    bad = AutoBeta{};
+    bad.min_beta = 0.0;
+    test::expect_error([&] { bad.validate(); }, ErrorKind::Usage, "min beta");
+}
+
 TEST(FlowDpoTest, BadInputsAreUsageErrors) {
     const auto a = torch::zeros({3}, kF64);
     expect_error([&] { flow_dpo_loss(a, a, torch::zeros({2}, kF64), a, 1.0); }, ErrorKind::Usage, "Flow-DPO");
     expect_error([&] { flow_dpo_loss(a, a, a, a, 0.0); }, ErrorKind::Usage, "beta");
     expect_error([&] { flow_dpo_loss(a, a, a, a, 1.0, torch::ones({2}, kF64)); }, ErrorKind::Usage, "weights");
     expect_error([&] { flow_dpo_loss(torch::zeros({3, 1}, kF64), a, a, a, 1.0); }, ErrorKind::Usage, "[B]");
+    expect_error([&] { flow_dpo_loss(a, a, a, a, 1.0, {}, 0.5); }, ErrorKind::Usage, "label smoothing");
 }
 
 }  // namespace
