@@ -40,4 +40,20 @@ io::ClipDataset DataArgs::load(io::Split split, bool frames, bool audio, const s
     return io::ClipDataset(rows, dataset_options(frames, audio), what + " " + io::split_name(split));
 }
 
+void add_lr_decay(CLI::App& cmd, train::LrDecay& decay) {
+    cmd.add_option_function<std::string>(
+           "--lr-schedule", [&decay](const std::string& name) { decay.kind = train::LrSchedule::parse_kind(name); },
+           "after warmup: constant | step (x gamma at each milestone, MMAudio's) | cosine (to --min-lr)")
+        ->default_str("constant");
+    cmd.add_option("--lr-milestones", decay.milestones, "step schedule: updates at which the lr is multiplied by gamma")
+        ->delimiter(',')
+        ->check(CLI::PositiveNumber);
+    cmd.add_option("--lr-gamma", decay.gamma, "step schedule: factor at each milestone")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    cmd.add_option("--min-lr", decay.min_lr, "cosine schedule: lr at the last update")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+}
+
 }  // namespace v2a::cli

@@ -5,6 +5,7 @@
 
 #include "v2a/io/clip_dataset.h"
 #include "v2a/io/manifest.h"
+#include "v2a/train/schedule.h"
 
 namespace CLI {
 class App;
@@ -25,5 +26,9 @@ struct DataArgs {
     /// Loads one split; `frames` / `audio` choose what is decoded.
     io::ClipDataset load(io::Split split, bool frames, bool audio, const std::string& what) const;
 };
+
+/// Adds --lr-schedule, --lr-milestones, --lr-gamma and --min-lr (the decay after warmup) to a
+/// training verb; `decay` must outlive the parse (it lives in the verb's shared options).
+void add_lr_decay(CLI::App& cmd, train::LrDecay& decay);
 
 }  // namespace v2a::cli

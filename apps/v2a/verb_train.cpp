@@ -26,6 +26,7 @@ void add_train(CLI::App& app) {
     cmd->add_option("--batch", o->batch_size, "clips per update")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--lr", o->lr, "peak learning rate")->capture_default_str();
     cmd->add_option("--warmup", o->warmup, "linear warmup steps")->capture_default_str();
+    add_lr_decay(*cmd, o->decay);
     cmd->add_option("--ema", o->ema_decay, "EMA decay (0 disables)")->capture_default_str();
     cmd->add_option("--dropout", o->dropout, "condition dropout probability (CFG training)")->capture_default_str();
     cmd->add_flag("--no-video", [o](int64_t n) { o->video_condition = n == 0; },
@@ -37,6 +38,10 @@ void add_train(CLI::App& app) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("--checkpoint-every", o->checkpoint_every, "steps between checkpoints")->capture_default_str();
     cmd->add_option("--val-every", o->val_every, "steps between held-out evaluations")->capture_default_str();
+    cmd->add_option_function<std::string>(
+           "--dtype", [o](const std::string& d) { o->precision = parse_precision(d); },
+           "compute precision: fp32 | bf16 (CPU autocast on oneDNN; fp32 master weights)")
+        ->default_str("fp32");
     cmd->add_option("--seed", o->seed, "seed")->capture_default_str();
     cmd->add_flag("--resume", o->resume, "continue exactly from <out>/checkpoint");
     cmd->callback([=] {

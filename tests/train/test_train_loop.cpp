@@ -36,6 +36,32 @@ TEST(LrScheduleTest, WarmupThenShapes) {
     EXPECT_THROW(LrSchedule::parse_kind("linear"), Error);
 }
 
+TEST(LrScheduleTest, TrainerDecayReachesTheLoopSchedule) {
+    // What `v2a train --lr-schedule step --lr-milestones 8,9` gives the loop: MMAudio's x0.1 at 80% and 90%.
+    struct Options {
+        std::filesystem::path run_dir = "run";
+        int64_t steps = 10, log_every = 1, val_every = 0, checkpoint_every = 0, warmup = 2;
+        double lr = 1e-3;
+        LrDecay decay;
+        bool resume = false;
+        uint64_t seed = 0;
+        int64_t stop_after = -1;
+    } o;
+    o.decay.kind = LrSchedule::Kind::Step;
+    o.decay.milestones = {8, 9};
+    const auto lo = generator_loop_options("t", o, 0.0, "{}");
+    EXPECT_DOUBLE_EQ(lo.schedule.at(0), 5e-4);  // warmup
+    EXPECT_DOUBLE_EQ(lo.schedule.at(7), 1e-3);
+    EXPECT_NEAR(lo.schedule.at(8), 1e-4, 1e-18);
+    EXPECT_NEAR(lo.schedule.at(9), 1e-5, 1e-18);
+    o.decay = LrDecay{};
+    o.decay.kind = LrSchedule::Kind::Cosine;
+    o.decay.min_lr = 1e-5;
+    const auto cos = generator_loop_options("t", o, 0.0, "{}");
+    EXPECT_NEAR(cos.schedule.at(10), 1e-5, 1e-18);  // reaches the floor at the run's end
+    EXPECT_NEAR(cos.schedule.at(6), 1e-5 + 0.5 * (1e-3 - 1e-5), 1e-15);  // halfway through the decay
+}
+
 TEST(BatchSamplerTest, EpochsArePermutationsAndRestoreIsExact) {
     BatchSampler a(10, 4, 7);
     std::vector<int64_t> seen;

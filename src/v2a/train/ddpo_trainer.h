@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "v2a/io/clip_dataset.h"
+#include "v2a/train/schedule.h"
 
 namespace v2a::train {
 
@@ -32,6 +33,7 @@ struct DdpoOptions {
     double kl_weight = 0.0;            // beta_KL; 0 = DDPO (no KL)
     double lr = 1e-5;
     int64_t warmup = 5;
+    LrDecay decay;                      // after warmup: constant (default), step or cosine
     uint64_t seed = 0;
     bool resume = false;
     int64_t log_every = 1;

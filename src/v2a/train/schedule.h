@@ -21,4 +21,13 @@ struct LrSchedule {
     static Kind parse_kind(const std::string& name);  // constant | cosine | step
 };
 
+/// The decay after warmup that a trainer's options carry (its peak lr and warmup are its own fields):
+/// MMAudio decays x0.1 at 80% and 90% of its run (milestones 240K, 270K of 300K).
+struct LrDecay {
+    LrSchedule::Kind kind = LrSchedule::Kind::Constant;
+    std::vector<int64_t> milestones;     // step: multiply by gamma at each (absolute update numbers)
+    double gamma = 0.1;
+    double min_lr = 0.0;                 // cosine: the floor reached at the last update
+};
+
 }  // namespace v2a::train

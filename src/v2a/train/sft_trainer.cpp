@@ -97,6 +97,18 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
         const double own = heldout(HeldoutVideo::Own), swapped = heldout(HeldoutVideo::Swapped);
         return std::map<std::string, double>{{"loss", own}, {"loss_swapped_video", swapped}, {"video_gap", swapped - own}};
     };
+    // During training also score the EMA weights (what is exported): the convergence of a base is read
+    // on them. The raw weights are put back afterwards.
+    auto validation_with_ema = [&] {
+        auto values = validation();
+        if (loop.ema() == nullptr) return values;
+        io::TensorMap raw;
+        for (const auto& [name, tensor] : io::state_dict(*generator)) raw[name] = tensor.detach().clone();
+        io::load_state_dict(*generator, loop.ema()->state(), true, "EMA");
+        values["loss_ema"] = heldout(options.video_condition ? HeldoutVideo::Own : HeldoutVideo::None);
+        io::load_state_dict(*generator, raw, true, "raw weights");
+        return values;
+    };
 
     // The sync encoder's onset loss (the Synchformer stand-in's timing signal, sync_onset.h).
     const bool onset_aux = options.video_condition && options.sync_onset_weight > 0 && !generator->cond->sync.is_empty() &&
@@ -120,6 +132,7 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
         [&](int64_t, torch::Generator& rng) {
             const auto rows = sampler.next();
             auto idx = torch::tensor(rows, torch::kInt64);
+            const AutocastScope precision(options.precision);  // the forward; backward follows the graph
             // Undefined frames = null video features (the video-unconditional baseline).
             auto features = generator->encode(options.video_condition ? train.frames(rows) : torch::Tensor(),
                                               train.captions(rows));
@@ -132,7 +145,7 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
                               {{"flow_loss", loss.item<double>()}, {"sync_onset_loss", onset.item<double>()}},
                               int64_t(rows.size())};
         },
-        validation);
+        validation_with_ema);
 
     SftResult result;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

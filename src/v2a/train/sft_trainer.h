@@ -6,8 +6,10 @@
 #include <string>
 
 #include "v2a/audio/vae.h"
+#include "v2a/core/precision.h"
 #include "v2a/flow/generator.h"
 #include "v2a/io/clip_dataset.h"
+#include "v2a/train/schedule.h"
 
 namespace v2a::train {
 
@@ -53,6 +55,7 @@ struct SftOptions {
     int64_t batch_size = 8;
     double lr = 3e-4;
     int64_t warmup = 200;
+    LrDecay decay;                      // after warmup: constant (default), step or cosine
     double ema_decay = 0.999;
     double dropout = 0.1;               // MMAudio null_condition_probability
     bool video_together = true;         // v1: clip and sync dropped together
@@ -60,6 +63,7 @@ struct SftOptions {
                                         // features always, text kept; the encoders are not run)
     double sync_onset_weight = 1.0;     // weight of the sync encoder's onset loss (sync_onset.h); used
                                         // when the model has a learned sync stream with an onset head
+    Precision precision = Precision::Fp32;  // bf16: forward passes under CPU autocast, fp32 master weights
     uint64_t seed = 0;
     bool resume = false;
     int64_t log_every = 10;

@@ -44,6 +44,8 @@ void TrainLoop::save_checkpoint() {
     nlohmann::json state = {{"format", 1}, {"step", step_}, {"seed", options_.seed},
                             {"ema_updates", ema_ ? ema_->updates() : 0}};
     if (sampler_ != nullptr) state["sampler"] = {{"epoch", sampler_->epoch()}, {"position", sampler_->position()}};
+    if (save_extra_) state["extra"] = save_extra_();
+    if (stopped_) state["stopped_early"] = true;
     fs::write_atomic(tmp_dir / "state.json", state.dump(2));
     // Swap directories so that at every instant one complete checkpoint exists on disk.
     stdfs::remove_all(old_dir, ec);
@@ -84,6 +86,8 @@ bool TrainLoop::load_checkpoint() {
     }
     generator_.set_state(io::load_safetensors(dir / "rng.safetensors").tensors.at("generator"));
     step_ = state.at("step").get<int64_t>();
+    stopped_ = state.value("stopped_early", false);
+    if (load_extra_ && state.contains("extra")) load_extra_(state["extra"].get<ExtraState>());
     if (sampler_ != nullptr && state.contains("sampler")) {
         sampler_->restore(state["sampler"]["epoch"].get<int64_t>(), state["sampler"]["position"].get<int64_t>());
     }
@@ -167,7 +171,9 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
     for (auto& p : model_.parameters()) {
         if (p.requires_grad()) params.push_back(p);
     }
-    while (step_ < options_.steps) {
+    if (stopped_) V2A_LOG_INFO("%s: the run stopped early at step %lld; not training on", options_.name.c_str(),
+                               (long long)step_);
+    while (step_ < options_.steps && !stopped_) {
         if (options_.stop_after >= 0 && made >= options_.stop_after) return made;
         const double lr = options_.schedule.at(step_);
         for (auto& group : optimizer_.param_groups()) group.options().set_lr(lr);
@@ -197,10 +203,16 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
             if (options_.grad_clip > 0) values["grad_norm"] = grad_norm;
             log_record(values, "train");
         }
-        const bool last = step_ == options_.steps;
+        bool last = step_ == options_.steps;
         if (val_fn && ((options_.val_every > 0 && step_ % options_.val_every == 0) || last)) {
             auto values = val_fn();
             log_record(values, "val");
+            if (stop_requested_) {
+                stopped_ = true;
+                last = true;
+                V2A_LOG_INFO("%s: stopping early after the validation at step %lld", options_.name.c_str(),
+                             (long long)step_);
+            }
         }
         if ((options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) || last) {
             save_checkpoint();

@@ -61,6 +61,18 @@ public:
     /// Returns the number of updates made in this call.
     int64_t run(const StepFn& step_fn, const ValFn& val_fn = {});
 
+    /// A trainer's own scalars that must survive a resume (e.g. DPO's auto-beta EMA): `save` is read
+    /// at every checkpoint into state.json, `load` is called with them when a checkpoint is loaded.
+    using ExtraState = std::map<std::string, double>;
+    void set_extra_state(std::function<ExtraState()> save, std::function<void(const ExtraState&)> load) {
+        save_extra_ = std::move(save);
+        load_extra_ = std::move(load);
+    }
+    /// Early stopping: called from a validation function, ends the run after that validation (a
+    /// checkpoint is written and marked stopped, so a resume does not train on).
+    void request_stop() { stop_requested_ = true; }
+    bool stopped_early() const { return stopped_; }
+
     int64_t step() const { return step_; }
     torch::Generator& generator() { return generator_; }
     Ema* ema() { return ema_.get(); }
@@ -85,6 +97,9 @@ private:
     torch::Generator generator_;
     int64_t step_ = 0;
     double throughput_ = 0.0;
+    std::function<ExtraState()> save_extra_;
+    std::function<void(const ExtraState&)> load_extra_;
+    bool stop_requested_ = false, stopped_ = false;
 };
 
 /// The generator trainers' optimizer (MMAudio's recipe): AdamW, betas (0.9, 0.95), weight decay
@@ -92,7 +107,7 @@ private:
 std::unique_ptr<torch::optim::AdamW> generator_adamw(torch::nn::Module& model, double lr);
 
 /// Loop settings from a trainer's options (SftOptions, DpoOptions, DdpoOptions all have run_dir,
-/// steps, log_every, val_every, checkpoint_every, lr, warmup, resume, seed and stop_after).
+/// steps, log_every, val_every, checkpoint_every, lr, warmup, decay, resume, seed and stop_after).
 template <class Options>
 TrainLoopOptions generator_loop_options(const std::string& name, const Options& o, double ema_decay,
                                         const std::string& config_json) {
@@ -106,6 +121,11 @@ TrainLoopOptions generator_loop_options(const std::string& name, const Options& 
     lo.ema_decay = ema_decay;
     lo.schedule.base_lr = o.lr;
     lo.schedule.warmup_steps = o.warmup;
+    lo.schedule.kind = o.decay.kind;
+    lo.schedule.milestones = o.decay.milestones;
+    lo.schedule.gamma = o.decay.gamma;
+    lo.schedule.min_lr = o.decay.min_lr;
+    lo.schedule.total_steps = o.steps;
     lo.resume = o.resume;
     lo.seed = o.seed;
     lo.stop_after = o.stop_after;
