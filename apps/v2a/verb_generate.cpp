@@ -24,6 +24,7 @@ struct GenerateArgs {
     double duration = 0.0, cfg = 4.5;
     int steps = 25, batch = 8, vocoder_iterations = 32, samples_per_clip = 0;
     uint64_t seed = 42;
+    std::string dtype = "fp32";
 };
 
 // K samples per clip (--samples-per-clip): sample k of a clip uses seed + k and the clip's own noise
@@ -108,6 +109,7 @@ void run(const GenerateArgs& args) {
     go.sampler.steps = args.steps;
     go.sampler.cfg_strength = args.cfg;
     go.seed = args.seed;
+    go.precision = parse_precision(args.dtype);
     const int frame_size = generator->config().frame_size;
 
     if (args.manifest.empty()) {  // one clip
@@ -195,6 +197,8 @@ void add_generate(CLI::App& app) {
     cmd->add_option("--duration", a->duration, "seconds (default: the model's training duration)");
     cmd->add_option("--cfg", a->cfg, "classifier-free guidance strength")->capture_default_str();
     cmd->add_option("--steps", a->steps, "Euler steps")->capture_default_str()->check(CLI::Range(1, 1000));
+    cmd->add_option("--dtype", a->dtype, "compute precision of the sampler: fp32 | bf16 (CPU autocast)")
+        ->capture_default_str();
     cmd->add_option("--seed", a->seed, "noise seed")->capture_default_str();
     cmd->add_option("--out", a->out, "output .wav/.flac, or .mp4 (writes the .wav too and muxes it with --video)");
     cmd->add_option("--manifest", a->manifest, "generate for every clip of a manifest split instead");

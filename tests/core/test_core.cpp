@@ -12,6 +12,7 @@
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/jsonl.h"
+#include "v2a/core/precision.h"
 #include "v2a/core/progress.h"
 #include "v2a/core/threads.h"
 
@@ -118,6 +119,33 @@ TEST(ThreadsTest, WorkersDoNotLeaveTheCallerOnOneThread) {
     int in_new_thread = 0;
     std::thread([&] { in_new_thread = at::get_num_threads(); }).join();
     EXPECT_EQ(in_new_thread, 2);
+}
+
+TEST(PrecisionTest, Bf16ScopeRunsMatmulsInBf16AndRestoresFp32) {
+    const auto a = at::randn({4, 8}), b = at::randn({8, 3});
+    EXPECT_EQ(at::mm(a, b).scalar_type(), at::kFloat);
+    {
+        AutocastScope bf16(Precision::Bf16);
+        EXPECT_EQ(at::mm(a, b).scalar_type(), at::kBFloat16);
+        {
+            AutocastScope inner(Precision::Bf16);  // scopes nest
+            EXPECT_EQ(at::mm(a, b).scalar_type(), at::kBFloat16);
+        }
+        EXPECT_EQ(at::mm(a, b).scalar_type(), at::kBFloat16);
+        // bf16 keeps 8 mantissa bits: about 3 significant digits.
+        const auto exact = at::mm(a.to(at::kDouble), b.to(at::kDouble));
+        const auto got = at::mm(a, b).to(at::kDouble);
+        EXPECT_LT(((got - exact).abs().max() / exact.abs().max()).item<double>(), 0.02);
+        EXPECT_GT(((got - exact).abs().max() / exact.abs().max()).item<double>(), 0.0);
+    }
+    EXPECT_EQ(at::mm(a, b).scalar_type(), at::kFloat);
+    {
+        AutocastScope fp32(Precision::Fp32);  // does nothing
+        EXPECT_EQ(at::mm(a, b).scalar_type(), at::kFloat);
+    }
+    EXPECT_EQ(parse_precision("bf16"), Precision::Bf16);
+    EXPECT_STREQ(precision_name(Precision::Fp32), "fp32");
+    EXPECT_THROW(parse_precision("fp16"), Error);
 }
 
 TEST(ProgressTest, FormatsDurations) {

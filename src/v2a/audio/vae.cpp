@@ -59,9 +59,9 @@ void VaeOptions::validate() const {
 }
 
 ResBlock1dImpl::ResBlock1dImpl(int64_t channels) {
-    norm1 = register_module("norm1", nn::GroupNorm(8, channels));
+    norm1 = register_module("norm1", Fp32GroupNorm(8, channels));
     conv1 = register_module("conv1", nn::Conv1d(nn::Conv1dOptions(channels, channels, 3).padding(1)));
-    norm2 = register_module("norm2", nn::GroupNorm(8, channels));
+    norm2 = register_module("norm2", Fp32GroupNorm(8, channels));
     conv2 = register_module("conv2", nn::Conv1d(nn::Conv1dOptions(channels, channels, 3).padding(1)));
     torch::NoGradGuard no_grad;
     conv2->weight.zero_();  // each block starts as the identity: stable early training

@@ -16,6 +16,8 @@
 #include <string>
 #include <utility>
 
+#include "v2a/core/fp32_norm.h"
+
 namespace v2a::audio {
 
 struct VaeOptions {
@@ -38,7 +40,7 @@ public:
     torch::Tensor forward(const torch::Tensor& x);  // [B, D, T] -> [B, D, T]
 
 private:
-    torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
+    Fp32GroupNorm norm1{nullptr}, norm2{nullptr};
     torch::nn::Conv1d conv1{nullptr}, conv2{nullptr};
 };
 TORCH_MODULE(ResBlock1d);

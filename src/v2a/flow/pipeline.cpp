@@ -45,6 +45,7 @@ torch::Tensor Pipeline::sample_latents(const torch::Tensor& frames_25fps, const 
                                        const GenerateOptions& options, const StepCallback& callback) {
     torch::NoGradGuard no_grad;
     generator_->eval();
+    const AutocastScope precision(options.precision);
     auto features = generator_->encode(frames_25fps, captions);
     auto rng = cpu_generator(options.seed);
     return generator_->sample(features, options.sampler, rng, options.negative, callback);
@@ -62,6 +63,7 @@ torch::Tensor Pipeline::sample_latents_seeded(const torch::Tensor& frames_25fps,
     generator_->eval();
     V2A_CHECK(noise_seeds.size() == captions.size(), Usage, "generate: ", noise_seeds.size(), " seeds for ",
               captions.size(), " clips");
+    const AutocastScope precision(options.precision);
     // K samples of one clip repeat its rows: encode each distinct (video, caption) once (the
     // encoders cost as much as several flow steps) and gather the features back per row.
     std::vector<int64_t> unique, row_to_unique;
@@ -97,10 +99,19 @@ torch::Tensor Pipeline::audio_to_latents(const torch::Tensor& wav) {
     torch::NoGradGuard no_grad;
     V2A_CHECK(wav.dim() == 2 && wav.size(0) >= 1, Usage, "audio_to_latents: expected [B, S], got ", wav.sizes());
     audio::MelSpectrogram mel;
-    auto mels = audio::trim_mel_frames(mel(wav.to(torch::kFloat)), vae_->options().downsample);
-    auto z = vae_->encode(mels).mean.transpose(1, 2);  // [B, N, C]
+    return mels_to_latents(mel(wav.to(torch::kFloat)));
+}
+
+torch::Tensor Pipeline::reencode_latents(const torch::Tensor& latents) {
+    torch::NoGradGuard no_grad;
+    V2A_CHECK(latents.dim() == 3, Usage, "reencode_latents: expected [B, N, C], got ", latents.sizes());
+    return mels_to_latents(vae_->decode(generator_->net->unnormalize(latents).transpose(1, 2)));
+}
+
+torch::Tensor Pipeline::mels_to_latents(const torch::Tensor& log_mel) {
+    auto z = vae_->encode(audio::trim_mel_frames(log_mel, vae_->options().downsample)).mean.transpose(1, 2);  // [B, N, C]
     const int64_t n = generator_->net->latent_seq_len();
-    V2A_CHECK(z.size(1) >= n, Data, "audio_to_latents: ", z.size(1), " latent frames, the generator needs ", n);
+    V2A_CHECK(z.size(1) >= n, Data, "VAE encode: ", z.size(1), " latent frames, the generator needs ", n);
     return generator_->net->normalize(z.narrow(1, 0, n).contiguous());
 }
 

@@ -8,6 +8,7 @@
 
 #include "v2a/audio/vae.h"
 #include "v2a/audio/vocoder.h"
+#include "v2a/core/precision.h"
 #include "v2a/flow/generator.h"
 #include "v2a/io/media.h"
 
@@ -17,6 +18,7 @@ struct GenerateOptions {
     EulerSamplerOptions sampler;             // steps 25, cfg 4.5
     uint64_t seed = 42;                      // MMAudio demo default
     std::vector<std::string> negative;       // per clip; empty = null text
+    Precision precision = Precision::Fp32;   // bf16: the sampler's network passes under CPU autocast
 };
 
 /// A generated waveform [S] as io::Audio at `sample_rate`, peak-limited to 0.99 (Griffin-Lim can
@@ -42,6 +44,10 @@ public:
     /// Waveforms [B, S] -> normalised latents [B, N, C] (VAE posterior mean): rated audio files
     /// become DPO training pairs this way.
     torch::Tensor audio_to_latents(const torch::Tensor& wav);
+    /// Generated normalised latents [B, N, C] -> VAE decode -> log-mel -> VAE encode (posterior mean)
+    /// -> normalised [B, N, C]: the encoder path ground truth takes (audio_to_latents), so a pair of
+    /// ground truth and a sample cannot be told apart by "encoded vs generated" (no vocoder involved).
+    torch::Tensor reencode_latents(const torch::Tensor& latents);
     /// sample_latents + latents_to_audio.
     torch::Tensor generate(const torch::Tensor& frames_25fps, const std::vector<std::string>& captions,
                            const GenerateOptions& options, const StepCallback& callback = {});
@@ -52,6 +58,8 @@ public:
     int sample_rate() const { return vocoder_->mel_options().sample_rate; }
 
 private:
+    torch::Tensor mels_to_latents(const torch::Tensor& log_mel);  // [B, M, F] -> normalised [B, N, C]
+
     V2AGenerator generator_;
     audio::MelVae vae_;
     std::unique_ptr<audio::Vocoder> vocoder_;

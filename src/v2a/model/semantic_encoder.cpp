@@ -2,6 +2,7 @@
 #include "v2a/model/semantic_encoder.h"
 
 #include "v2a/core/error.h"
+#include "v2a/core/fp32_norm.h"
 
 namespace v2a::model {
 
@@ -75,7 +76,7 @@ SemanticEncoderImpl::SemanticEncoderImpl(const SemanticEncoderOptions& options_)
     for (int64_t c : options.channels()) {
         V2A_CHECK(c > 0, Config, "semantic encoder: channel counts must be > 0, got ", c);
         blocks->push_back(nn::Conv2d(nn::Conv2dOptions(in, c, 3).stride(2).padding(1)));
-        blocks->push_back(nn::GroupNorm(nn::GroupNormOptions(encoder_norm_groups(c), c)));
+        blocks->push_back(Fp32GroupNorm(nn::GroupNormOptions(encoder_norm_groups(c), c)));
         blocks->push_back(nn::SiLU());
         in = c;
     }

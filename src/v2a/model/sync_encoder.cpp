@@ -41,7 +41,7 @@ SyncTokenLayout sync_token_layout_from_string(const std::string& text, const std
 namespace {
 
 // GroupNorm over channels (and space) separately for every time step: x [N, C, T, h, w].
-torch::Tensor norm_per_step(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+torch::Tensor norm_per_step(Fp32GroupNorm& norm, const torch::Tensor& x) {
     const int64_t N = x.size(0), C = x.size(1), T = x.size(2), h = x.size(3), w = x.size(4);
     auto y = x.transpose(1, 2).reshape({N * T, C, h, w});
     y = norm(y);
@@ -64,7 +64,7 @@ SyncEncoderImpl::SyncEncoderImpl(const SyncEncoderOptions& options_) : options(o
     for (int64_t c : options.stem_channels()) {
         V2A_CHECK(c > 0, Config, "sync encoder: channel counts must be > 0, got ", c);
         stem->push_back(nn::Conv2d(nn::Conv2dOptions(in, c, 3).stride(2).padding(1)));
-        stem->push_back(nn::GroupNorm(nn::GroupNormOptions(encoder_norm_groups(c), c)));
+        stem->push_back(Fp32GroupNorm(nn::GroupNormOptions(encoder_norm_groups(c), c)));
         stem->push_back(nn::SiLU());
         in = c;
     }
@@ -72,14 +72,14 @@ SyncEncoderImpl::SyncEncoderImpl(const SyncEncoderOptions& options_) : options(o
     const int64_t ct = options.temporal_channels();
     temporal = register_module(
         "temporal", nn::Conv3d(nn::Conv3dOptions(2 * in, ct, {3, 1, 1}).padding({1, 0, 0})));
-    temporal_norm = register_module("temporal_norm", nn::GroupNorm(nn::GroupNormOptions(encoder_norm_groups(ct), ct)));
+    temporal_norm = register_module("temporal_norm", Fp32GroupNorm(nn::GroupNormOptions(encoder_norm_groups(ct), ct)));
     // (16 + 2 - 4) / 2 + 1 = 8 tokens; token j reads positions 2j - 1 .. 2j + 2.
     downsample = register_module(
         "downsample", nn::Conv3d(nn::Conv3dOptions(ct, ct, {4, 1, 1}).stride({2, 1, 1}).padding({1, 0, 0})));
     downsample_norm =
-        register_module("downsample_norm", nn::GroupNorm(nn::GroupNormOptions(encoder_norm_groups(ct), ct)));
+        register_module("downsample_norm", Fp32GroupNorm(nn::GroupNormOptions(encoder_norm_groups(ct), ct)));
     proj = register_module("proj", nn::Linear(ct, options.out_dim()));
-    out_norm = register_module("out_norm", nn::LayerNorm(nn::LayerNormOptions({options.out_dim()})));
+    out_norm = register_module("out_norm", Fp32LayerNorm(nn::LayerNormOptions({options.out_dim()})));
     if (options.onset_head()) onset_head = register_module("onset_head", nn::Linear(options.out_dim(), 1));
 }
 

@@ -39,6 +39,8 @@
 #include <utility>
 #include <vector>
 
+#include "v2a/core/fp32_norm.h"
+
 namespace v2a::model {
 
 constexpr int64_t kSyncFps = 25;
@@ -94,11 +96,11 @@ public:
     SyncEncoderOptions options;
     torch::nn::Sequential stem{nullptr};        // per block i: "3i" Conv2d k3 s2, "3i+1" GroupNorm, "3i+2" SiLU
     torch::nn::Conv3d temporal{nullptr};        // 2C -> Ct, k (3,1,1)
-    torch::nn::GroupNorm temporal_norm{nullptr};
+    Fp32GroupNorm temporal_norm{nullptr};
     torch::nn::Conv3d downsample{nullptr};      // Ct -> Ct, k (4,1,1), stride (2,1,1): 16 -> 8 tokens
-    torch::nn::GroupNorm downsample_norm{nullptr};
+    Fp32GroupNorm downsample_norm{nullptr};
     torch::nn::Linear proj{nullptr};            // Ct -> out_dim
-    torch::nn::LayerNorm out_norm{nullptr};
+    Fp32LayerNorm out_norm{nullptr};
     torch::nn::Linear onset_head{nullptr};      // out_dim -> 1, only with options.onset_head
 };
 TORCH_MODULE(SyncEncoder);

@@ -9,10 +9,10 @@ namespace v2a::model {
 
 TextEncoderLayerImpl::TextEncoderLayerImpl(int64_t width, int64_t heads_, int64_t hidden) : heads(heads_) {
     namespace nn = torch::nn;
-    ln_1 = register_module("ln_1", nn::LayerNorm(nn::LayerNormOptions({width})));
+    ln_1 = register_module("ln_1", Fp32LayerNorm(nn::LayerNormOptions({width})));
     qkv = register_module("qkv", nn::Linear(width, 3 * width));
     out = register_module("out", nn::Linear(width, width));
-    ln_2 = register_module("ln_2", nn::LayerNorm(nn::LayerNormOptions({width})));
+    ln_2 = register_module("ln_2", Fp32LayerNorm(nn::LayerNormOptions({width})));
     fc = register_module("fc", nn::Linear(width, hidden));
     proj = register_module("proj", nn::Linear(hidden, width));
 }
@@ -42,7 +42,7 @@ TextEncoderImpl::TextEncoderImpl(const TextEncoderOptions& options_)
     layers = register_module("layers", nn::ModuleList());
     const auto hidden = static_cast<int64_t>(std::lround(options.mlp_ratio() * static_cast<double>(W)));
     for (int64_t i = 0; i < options.layers(); ++i) layers->push_back(TextEncoderLayer(W, options.heads(), hidden));
-    ln_final = register_module("ln_final", nn::LayerNorm(nn::LayerNormOptions({W})));
+    ln_final = register_module("ln_final", Fp32LayerNorm(nn::LayerNormOptions({W})));
     if (W != options.out_dim()) proj = register_module("proj", nn::Linear(W, options.out_dim()));
     // CLIP text-tower init: small normal embeddings.
     torch::NoGradGuard no_grad;

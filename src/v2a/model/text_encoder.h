@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "v2a/core/fp32_norm.h"
 #include "v2a/model/tokenizer.h"
 
 namespace v2a::model {
@@ -45,10 +46,10 @@ public:
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pad);
 
     int64_t heads;
-    torch::nn::LayerNorm ln_1{nullptr};
+    Fp32LayerNorm ln_1{nullptr};
     torch::nn::Linear qkv{nullptr};   // W -> 3W
     torch::nn::Linear out{nullptr};   // W -> W
-    torch::nn::LayerNorm ln_2{nullptr};
+    Fp32LayerNorm ln_2{nullptr};
     torch::nn::Linear fc{nullptr};    // W -> hidden
     torch::nn::Linear proj{nullptr};  // hidden -> W
 };
@@ -73,7 +74,7 @@ public:
     torch::nn::Embedding token_embedding{nullptr};  // [V, W]
     torch::Tensor positional_embedding;             // [L, W] learned
     torch::nn::ModuleList layers{nullptr};          // TextEncoderLayer x layers
-    torch::nn::LayerNorm ln_final{nullptr};
+    Fp32LayerNorm ln_final{nullptr};
     torch::nn::Linear proj{nullptr};                // W -> out_dim; null when W == out_dim
 
 private:
