@@ -208,7 +208,7 @@ void run(const DemoArgs& a) {
     const std::vector<io::ClipItem> pair_items(
         train.items().begin(), train.items().begin() + long(std::min(a.pair_videos, train.size())));
     const io::ClipDataset pair_videos(pair_items, train.options());
-    auto ps = pairs::build_sampled_pairs(pipeline, scorer, pair_videos, root / "pairs", po);
+    auto ps = pairs::build_sampled_pairs(pipeline, &scorer, pair_videos, root / "pairs", po);
     auto set = pairs::PairSet::load(root / "pairs");
     std::printf("demo: %s\n", set.summary().dump().c_str());
 

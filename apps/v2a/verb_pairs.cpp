@@ -2,6 +2,7 @@
 // and human pairs from ratings); resumable and shardable (--shard i/N).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <memory>
 
 #include "common.h"
 #include "v2a/core/error.h"
@@ -45,9 +46,18 @@ void add_pairs(CLI::App& app) {
     cmd->add_option("--seed", a->o.seed, "candidate k uses seed + k")->capture_default_str();
     cmd->add_option("--steps", a->o.generate.sampler.steps, "Euler steps")->capture_default_str();
     cmd->add_option("--cfg", a->o.generate.sampler.cfg_strength, "CFG strength")->capture_default_str();
+    cmd->add_option_function<std::string>(
+           "--dtype", [a](const std::string& d) { a->o.generate.precision = parse_precision(d); },
+           "compute precision of the sampler: fp32 | bf16 (CPU autocast)")
+        ->default_str("fp32");
     cmd->add_option("--min-margin", a->o.selection.min_margin, "minimum P(Good) gap of a kept pair")
         ->capture_default_str();
-    cmd->add_option("--ranking", a->ranking, "audioscore (V2A-DPO) | star (STAR-DPO semantic+temporal ranks)")
+    cmd->add_option("--ranking", a->ranking,
+                    "how a video's pair is chosen: audioscore (V2A-DPO) | star (STAR-DPO semantic+temporal ranks) | "
+                    "oracle (the SIMULATED annotator's noiseless quality: the ceiling, not a method) | gt-vs-sample "
+                    "(ground truth wins over each of the K samples)")
+        ->capture_default_str();
+    cmd->add_option("--oracle-annotator", a->o.oracle_annotator, "--ranking oracle: the simulated annotator's id")
         ->capture_default_str();
     cmd->add_option("--videos-per-chunk", a->o.videos_per_chunk, "videos per sampling batch / latent shard")
         ->capture_default_str();
@@ -74,7 +84,10 @@ void add_pairs(CLI::App& app) {
                                  {"audioscore", a->audioscore}, {"split", a->split}, {"K", a->o.samples_per_video},
                                  {"seed", a->o.seed},     {"steps", a->o.generate.sampler.steps},
                                  {"cfg", a->o.generate.sampler.cfg_strength}, {"ranking", a->ranking},
-                                 {"min_margin", a->o.selection.min_margin}};
+                                 {"min_margin", a->o.selection.min_margin},
+                                 {"latents", "vae-encoded"},  // samples re-encoded like ground truth
+                                 {"dtype", precision_name(a->o.generate.precision)}};
+        if (a->o.ranking == pairs::Ranking::Oracle) config["oracle_annotator"] = a->o.oracle_annotator;
         // A resumed or sharded job must make the same set: refuse to mix pairs made differently.
         const auto config_path = std::filesystem::path(a->out) / "config.json";
         if (std::filesystem::exists(config_path)) {
@@ -88,10 +101,17 @@ void add_pairs(CLI::App& app) {
             fs::write_atomic(config_path, config.dump(2));
         }
         if (!a->no_auto) {
-            V2A_CHECK(!a->judges.empty(), Usage, "pairs: --judges is required for sampled pairs");
-            V2A_CHECK(!a->audioscore.empty(), Usage, "pairs: --audioscore is required for sampled pairs");
-            auto scorer = score::AudioScorer::load(a->judges, a->audioscore);
-            auto summary = pairs::build_sampled_pairs(pipeline, scorer, videos, a->out, a->o);
+            std::unique_ptr<score::AudioScorer> scorer;
+            if (a->o.ranking == pairs::Ranking::AudioScore || a->o.ranking == pairs::Ranking::Star) {
+                V2A_CHECK(!a->judges.empty(), Usage, "pairs: --judges is required for --ranking ", a->ranking);
+                V2A_CHECK(!a->audioscore.empty(), Usage, "pairs: --audioscore is required for --ranking ", a->ranking);
+                scorer = std::make_unique<score::AudioScorer>(score::AudioScorer::load(a->judges, a->audioscore));
+            }
+            if (a->o.ranking == pairs::Ranking::Oracle) {
+                std::printf("pairs: ranking by the SIMULATED annotator '%s' (noiseless): ORACLE pairs, the ceiling of "
+                            "any scorer, not a method\n", a->o.oracle_annotator.c_str());
+            }
+            auto summary = pairs::build_sampled_pairs(pipeline, scorer.get(), videos, a->out, a->o);
             std::printf("pairs: %s\n", summary.dump().c_str());
         }
         if (human) {

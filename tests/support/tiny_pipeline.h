@@ -54,6 +54,9 @@ struct TinyPipeline {
             it.frames = torch::full({int64_t(kSeconds * 25), 32, 32, 3}, 40 * i, torch::kUInt8);
             auto t = torch::arange(int64_t(kSeconds * 16000), torch::kFloat) / 16000.0;
             it.audio = 0.3 * torch::sin(2 * M_PI * (i % 2 ? 220.0 : 880.0) * (1 + 0.1 * i) * t);
+            // Ground truth in the benchmark's format (the simulated annotator reads the events).
+            it.truth_json = R"({"label": ")" + it.label +
+                            R"(", "sources": [{"role": "main", "sounding": true, "events": [{"time": 1.0, "frame": 25}]}]})";
             items.push_back(std::move(it));
         }
         io::ClipDatasetOptions o;

@@ -1,6 +1,7 @@
 #include "v2a/pairs/pair_store.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <unistd.h>
@@ -16,6 +17,7 @@ namespace {
 nlohmann::json candidate_json(const Candidate& c) {
     nlohmann::json j = {{"seed", c.seed}, {"p", {c.probs[0], c.probs[1], c.probs[2]}}};
     if (!c.sample_id.empty()) j["sample_id"] = c.sample_id;
+    if (std::isfinite(c.score)) j["score"] = c.score;
     return j;
 }
 
@@ -26,6 +28,7 @@ Candidate candidate_from(const nlohmann::json& j) {
     V2A_CHECK(p.is_array() && p.size() == 3, Data, "\"p\" must hold 3 probabilities");
     for (size_t k = 0; k < 3; ++k) c.probs[k] = p[k].get<double>();
     c.sample_id = j.value("sample_id", "");
+    if (j.contains("score")) c.score = j.at("score").get<double>();
     return c;
 }
 

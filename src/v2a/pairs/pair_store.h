@@ -14,6 +14,7 @@
 #include <torch/types.h>
 
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -28,12 +29,14 @@ struct Candidate {
     uint64_t seed = 0;
     RatingProbs probs{0.0, 0.0, 0.0};
     std::string sample_id;   // human pairs: the rated sample
+    double score = std::numeric_limits<double>::quiet_NaN();  // the ranking's score (oracle quality, STAR R); NaN = none
 };
 
 struct PairRecord {
     std::string pair_id;            // unique in a set: "<clip_id>" (auto), "<clip_id>#h<k>" (human)
     std::string clip_id, caption;   // the video (benchmark clip) and text the pair is conditioned on
-    std::string source = "auto";    // "auto" (AudioScore-ranked samples) | "human" (labels) | "rule"
+    std::string source = "auto";    // "auto" (AudioScore) | "star" | "oracle" (SIMULATED annotator) | "gt" (ground
+                                    // truth vs a sample) | "human" (labels) | "rule"
     double complexity = 0.0;        // human pairs: 0
     Candidate winner, loser;
     std::vector<Candidate> candidates;   // every sample of the video (auto)

@@ -10,13 +10,36 @@
 #include "v2a/core/log.h"
 #include "v2a/core/progress.h"
 #include "v2a/io/media.h"
+#include "v2a/score/simulated_annotator.h"
 
 namespace v2a::pairs {
 
 Ranking parse_ranking(const std::string& name) {
     if (name == "audioscore") return Ranking::AudioScore;
     if (name == "star") return Ranking::Star;
-    fail(ErrorKind::Usage, "--ranking must be audioscore or star, got '", name, "'");
+    if (name == "oracle") return Ranking::Oracle;
+    if (name == "gt-vs-sample") return Ranking::GtVsSample;
+    fail(ErrorKind::Usage, "--ranking must be audioscore, star, oracle or gt-vs-sample, got '", name, "'");
+}
+
+PairSelection select_by_score(const std::vector<double>& scores, double min_margin) {
+    V2A_CHECK(scores.size() >= 2, Usage, "pair selection: need at least 2 candidates, got ", scores.size());
+    for (double x : scores) V2A_CHECK(std::isfinite(x), Usage, "pair selection: a candidate's score is ", x);
+    PairSelection s;
+    s.winner = s.loser = 0;
+    for (int i = 1; i < int(scores.size()); ++i) {
+        if (scores[size_t(i)] > scores[size_t(s.winner)]) s.winner = i;
+        if (scores[size_t(i)] < scores[size_t(s.loser)]) s.loser = i;
+    }
+    s.complexity = scores[size_t(s.winner)] - scores[size_t(s.loser)];
+    if (!(s.complexity > 0)) {
+        s.rejected = "no score gap";
+    } else if (s.complexity < min_margin) {
+        s.rejected = "margin";
+    } else {
+        s.kept = true;
+    }
+    return s;
 }
 
 namespace {
@@ -79,10 +102,20 @@ PairSelection select_star_pair(const torch::Tensor& raw, bool pareto) {
     return s;
 }
 
-nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer& scorer,
+nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer* scorer,
                                    const io::ClipDataset& videos, const std::filesystem::path& dir,
                                    const SampledPairOptions& o) {
-    V2A_CHECK(o.samples_per_video >= 2, Usage, "pairs: need at least 2 samples per video, got ", o.samples_per_video);
+    const bool gt = o.ranking == Ranking::GtVsSample, oracle = o.ranking == Ranking::Oracle;
+    V2A_CHECK(o.samples_per_video >= (gt ? 1 : 2), Usage, "pairs: need at least ", gt ? 1 : 2,
+              " samples per video, got ", o.samples_per_video);
+    V2A_CHECK(gt || oracle || scorer != nullptr, Usage, "pairs: AudioScore and STAR ranking need the scorer");
+    std::unique_ptr<score::SimulatedAnnotator> annotator;
+    if (oracle) {
+        score::SimulatedAnnotatorOptions ao;
+        ao.annotator = o.oracle_annotator;
+        ao.error_rate = 0.0;  // the oracle is the annotator's noiseless quality
+        annotator = std::make_unique<score::SimulatedAnnotator>(ao);
+    }
     V2A_CHECK(o.videos_per_chunk >= 1, Usage, "pairs: videos per chunk must be >= 1");
     V2A_CHECK(videos.size() > 0, Data, "pairs: no videos");
     PairWriter writer(dir, o.shard_index, o.shard_count);
@@ -116,10 +149,15 @@ nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer&
             }
         }
         const auto latents = pipeline.sample_latents_seeded(videos.frames(rows), captions, noise, o.generate);
-        const auto in =
-            score::score_inputs(videos, rows, judge::crop_or_pad(pipeline.latents_to_audio(latents), videos.n_samples()));
-        const auto raw = scorer.raw_scores(in);
-        const auto probs = scorer.model()->probabilities(raw).to(torch::kDouble).contiguous();
+        torch::Tensor raw, probs, audio;
+        if (!gt) audio = judge::crop_or_pad(pipeline.latents_to_audio(latents), videos.n_samples());
+        if (scorer != nullptr && !gt && !oracle) {
+            raw = scorer->raw_scores(score::score_inputs(videos, rows, audio));
+            probs = scorer->model()->probabilities(raw).to(torch::kDouble).contiguous();
+        }
+        // What is stored has passed through the VAE encoder, like ground truth (see reencode_latents).
+        const auto stored = pipeline.reencode_latents(latents);
+        const auto truth = gt ? pipeline.audio_to_latents(videos.audio(chunk)) : torch::Tensor();
 
         std::vector<PairRecord> records;
         std::vector<nlohmann::json> rejected;
@@ -128,14 +166,43 @@ nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer&
             const auto& item = videos[chunk[vi]];
             std::vector<RatingProbs> cand(static_cast<size_t>(k));
             std::vector<Candidate> cands;
+            std::vector<double> quality;
+            std::unique_ptr<score::TruthReference> reference;
+            if (oracle) reference = std::make_unique<score::TruthReference>(annotator->reference(item));
             for (int64_t j = 0; j < k; ++j) {
                 const int64_t row = int64_t(vi) * k + j;
-                for (int q = 0; q < 3; ++q) cand[size_t(j)][size_t(q)] = probs[row][q].item<double>();
+                if (probs.defined()) {
+                    for (int q = 0; q < 3; ++q) cand[size_t(j)][size_t(q)] = probs[row][q].item<double>();
+                }
                 cands.push_back(Candidate{o.seed + uint64_t(j), cand[size_t(j)], ""});
+                if (oracle) {
+                    const auto rating = annotator->rate(annotator->observe(audio[row], *reference), item.id);
+                    quality.push_back(rating.quality);
+                    cands.back().score = rating.quality;
+                }
             }
-            PairSelection sel = o.ranking == Ranking::AudioScore
-                                    ? select_pair(cand, o.selection)
-                                    : select_star_pair(raw.narrow(0, int64_t(vi) * k, k), false);
+            if (gt) {
+                // Ground truth wins over every sample of the video: K pairs, correct by construction.
+                for (int64_t j = 0; j < k; ++j) {
+                    PairRecord r;
+                    r.pair_id = item.id + "#g" + std::to_string(j);
+                    r.clip_id = item.id;
+                    r.caption = item.caption;
+                    r.source = "gt";
+                    r.complexity = 1.0;
+                    r.winner = Candidate{0, {1.0, 0.0, 0.0}, "ground_truth"};
+                    r.loser = cands[size_t(j)];
+                    r.winner_key = r.pair_id + "/w";
+                    r.loser_key = r.pair_id + "/l";
+                    tensors[r.winner_key] = truth[int64_t(vi)];
+                    tensors[r.loser_key] = stored[int64_t(vi) * k + j];
+                    records.push_back(std::move(r));
+                }
+                continue;
+            }
+            PairSelection sel = o.ranking == Ranking::AudioScore ? select_pair(cand, o.selection)
+                                : oracle ? select_by_score(quality, o.selection.min_margin)
+                                         : select_star_pair(raw.narrow(0, int64_t(vi) * k, k), false);
             if (!sel.kept) {
                 ++rejected_by[sel.rejected];
                 nlohmann::json cj = nlohmann::json::array();
@@ -147,15 +214,15 @@ nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer&
             r.pair_id = item.id;
             r.clip_id = item.id;
             r.caption = item.caption;
-            r.source = o.ranking == Ranking::AudioScore ? "auto" : "star";
+            r.source = o.ranking == Ranking::AudioScore ? "auto" : oracle ? "oracle" : "star";
             r.complexity = sel.complexity;
             r.winner = cands[size_t(sel.winner)];
             r.loser = cands[size_t(sel.loser)];
             r.candidates = cands;
             r.winner_key = item.id + "/w";
             r.loser_key = item.id + "/l";
-            tensors[r.winner_key] = latents[int64_t(vi) * k + sel.winner];
-            tensors[r.loser_key] = latents[int64_t(vi) * k + sel.loser];
+            tensors[r.winner_key] = stored[int64_t(vi) * k + sel.winner];
+            tensors[r.loser_key] = stored[int64_t(vi) * k + sel.loser];
             records.push_back(std::move(r));
         }
         written += int64_t(records.size());

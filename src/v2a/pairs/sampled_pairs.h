@@ -20,8 +20,15 @@
 
 namespace v2a::pairs {
 
-enum class Ranking { AudioScore, Star };
-Ranking parse_ranking(const std::string& name);   // "audioscore" | "star"
+/// How a video's pair is chosen from its K samples:
+///   AudioScore  V2A-DPO: winner argmax P(Good), loser argmax P(Bad) (needs the scorer)
+///   Star        STAR-DPO semantic + temporal ranking of the judges' raw scores (needs the scorer)
+///   Oracle      the SIMULATED annotator's noiseless quality (true event times + the real recording):
+///               the CEILING of any scorer, never a method; source "oracle"
+///   GtVsSample  correct by construction (SPIN / DDO): the ground-truth audio wins over each of the K
+///               samples (K pairs per video, complexity 1); source "gt"
+enum class Ranking { AudioScore, Star, Oracle, GtVsSample };
+Ranking parse_ranking(const std::string& name);   // "audioscore" | "star" | "oracle" | "gt-vs-sample"
 
 struct SampledPairOptions {
     int samples_per_video = 5;       // K
@@ -30,15 +37,22 @@ struct SampledPairOptions {
     flow::GenerateOptions generate;  // Euler steps, CFG
     SelectionOptions selection;
     Ranking ranking = Ranking::AudioScore;
+    std::string oracle_annotator = "sim0";   // Oracle: whose (noiseless) taste ranks the samples
     int shard_index = 0, shard_count = 1;
 };
 
-/// Builds (or resumes) shard i/N of the auto pairs of every clip of `videos` into `dir`. The
-/// scorer's judges also give the raw scores STAR ranking needs. Returns a summary (pairs written,
-/// rejected by reason, seconds).
-nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer& scorer,
+/// Builds (or resumes) shard i/N of the sampled pairs of every clip of `videos` into `dir`. The
+/// scorer (AudioScore and STAR only; may be null otherwise) gives P(Good/Medium/Bad) and the raw
+/// judge scores; Oracle and GtVsSample need `videos` loaded with audio and truth. Every stored
+/// latent has passed through the VAE encoder (samples: Pipeline::reencode_latents; ground truth:
+/// audio_to_latents). Returns a summary (pairs written, rejected by reason, seconds).
+nlohmann::json build_sampled_pairs(flow::Pipeline& pipeline, score::AudioScorer* scorer,
                                    const io::ClipDataset& videos, const std::filesystem::path& dir,
                                    const SampledPairOptions& options);
+
+/// Winner argmax, loser argmin of per-candidate scores (first index on ties); kept when the gap is
+/// > 0 and >= min_margin; complexity = the gap. Throws v2a::Error(Usage) for < 2 or non-finite scores.
+PairSelection select_by_score(const std::vector<double>& scores, double min_margin = 0.0);
 
 /// STAR-DPO ranking of K candidates from raw scores [K, 5] (score/audio_score.h columns):
 /// semantic S = z(ib) + z(clap) (clap left out where neutral), temporal T = -z(desync),
