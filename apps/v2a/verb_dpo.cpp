@@ -28,6 +28,7 @@ void add_dpo(CLI::App& app) {
     cmd->add_option("--steps", o->steps, "optimizer updates")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--batch", o->batch_size, "pairs per update")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--warmup", o->warmup, "linear warmup steps")->capture_default_str();
+    add_lr_decay(*cmd, o->decay);
     cmd->add_option("--draws", o->draws, "(noise, t) draws per pair per update")->capture_default_str();
     cmd->add_option("--tau", o->tau, "curriculum threshold: stage 1 = complexity > tau")->capture_default_str();
     cmd->add_flag("--no-curriculum", *no_curriculum, "mix every pair from the start");
@@ -35,11 +36,45 @@ void add_dpo(CLI::App& app) {
     cmd->add_option("--stage1-fraction", o->stage1_fraction, "share of steps for stage 1 (default: its share of pairs)");
     cmd->add_option("--syncdpo-stages", o->syncdpo_stages, "SyncDPO difficulty bands, coarse -> subtle")
         ->capture_default_str();
-    cmd->add_option("--sft-weight", o->sft_weight, "weight of a supervised flow loss on the winners")
+    cmd->add_option("--sft-weight", o->sft_weight,
+                    "lambda: weight of a flow-matching loss on the winners (TangoFlux 1, JavisDiT++ 0.1)")
         ->capture_default_str();
+    cmd->add_option("--sdpo-mu", o->sdpo_mu,
+                    "Diffusion-SDPO: scale the loser's gradient so the winner's error still falls by mu of its "
+                    "own step (paper: 0.9; unset = off)")
+        ->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--label-smoothing", o->label_smoothing, "cDPO: assumed share of flipped pairs, in [0, 0.5)")
+        ->capture_default_str();
+    cmd->add_option_function<double>(
+           "--auto-beta",
+           [o](double g) {
+               o->auto_beta = true;
+               o->auto_beta_options.target_factor = g;
+           },
+           "set beta from the margin scale so the gradient factor sigma(-z) sits near this target (SimpleTuner: "
+           "0.2); --beta is then unused")
+        ->check(CLI::Range(0.01, 0.49));
+    cmd->add_option("--max-drift", o->max_drift,
+                    "early stop: when the held-out flow loss exceeds the reference's by this fraction (e.g. 0.02); "
+                    "the last validated model within the bound is exported")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--heldout-pairs", o->heldout_pairs,
+                    "keep the set's last N pairs out of training: held-out pair accuracy picks the exported model")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--patience", o->patience, "early stop after N validations without a better held-out pair accuracy")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--log-every", o->log_every, "updates per logged window (1: every update)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     cmd->add_option("--ema", o->ema_decay, "EMA decay (0: export raw weights)")->capture_default_str();
     cmd->add_option("--checkpoint-every", o->checkpoint_every, "steps between checkpoints")->capture_default_str();
     cmd->add_option("--val-every", o->val_every, "steps between held-out evaluations")->capture_default_str();
+    cmd->add_option_function<std::string>(
+           "--dtype", [o](const std::string& d) { o->precision = parse_precision(d); },
+           "compute precision: fp32 | bf16 (CPU autocast on oneDNN; fp32 master weights)")
+        ->default_str("fp32");
     cmd->add_option("--seed", o->seed, "seed")->capture_default_str();
     cmd->add_flag("--resume", o->resume, "continue exactly from <out>/checkpoint");
     cmd->callback([=] {

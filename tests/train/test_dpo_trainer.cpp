@@ -7,6 +7,7 @@
 #include "support/expect_error.h"
 #include "support/temp_dir.h"
 #include "support/tiny_pipeline.h"
+#include "v2a/core/fs.h"
 #include "v2a/core/jsonl.h"
 #include "v2a/flow/generator.h"
 #include "v2a/io/safetensors.h"
@@ -109,16 +110,12 @@ TEST(DpoTrainerTest, SyncDpoTrainsOnRuleBasedNegatives) {
     EXPECT_TRUE(std::filesystem::exists(r.model_path));
 }
 
-TEST(DpoTrainerTest, InterruptedAndResumedEqualsUninterrupted) {
-    Fixture f;
-    auto a = f.options("straight");
-    a.steps = 20;
-    a.tau = 0.5;
+// Runs `a` straight, then a copy killed after `stop_after` updates and resumed: the weights must match.
+void expect_resume_equals_straight(const Fixture& f, const DpoOptions& a, int64_t stop_after) {
     train_dpo(f.pairs.get(), *f.clips, *f.clips, a);
-    auto b = f.options("resumed");
-    b.steps = 20;
-    b.tau = 0.5;
-    b.stop_after = 10;
+    auto b = a;
+    b.run_dir = a.run_dir.string() + "_resumed";
+    b.stop_after = stop_after;
     train_dpo(f.pairs.get(), *f.clips, *f.clips, b);
     b.stop_after = -1;
     b.resume = true;
@@ -127,6 +124,127 @@ TEST(DpoTrainerTest, InterruptedAndResumedEqualsUninterrupted) {
     auto wb = io::load_safetensors(b.run_dir / "generator.safetensors").tensors;
     ASSERT_EQ(wa.size(), wb.size());
     for (const auto& [k, t] : wa) EXPECT_TRUE(t.equal(wb.at(k))) << k;
+}
+
+TEST(DpoTrainerTest, InterruptedAndResumedEqualsUninterrupted) {
+    Fixture f;
+    auto a = f.options("straight");
+    a.steps = 20;
+    a.tau = 0.5;
+    expect_resume_equals_straight(f, a, 10);
+}
+
+TEST(DpoTrainerTest, DiagnosticsAreLoggedAtEveryUpdate) {
+    Fixture f;
+    auto o = f.options("diagnostics");
+    o.steps = 4;
+    o.log_every = 1;
+    o.curriculum = false;
+    train_dpo(f.pairs.get(), *f.clips, *f.clips, o);
+    auto logs = train_logs(o.run_dir);
+    ASSERT_EQ(logs.size(), 4u);
+    // The first update starts at the reference: margin 0, gradient factor sigma(0) = 1/2.
+    EXPECT_NEAR(logs[0]["gradient_factor"].get<double>(), 0.5, 1e-4);
+    EXPECT_NEAR(logs[0]["raw_margin"].get<double>(), 0.0, 1e-6);
+    EXPECT_DOUBLE_EQ(logs[0]["beta"].get<double>(), 200.0);
+    for (const auto& r : logs) {
+        for (const char* key : {"gradient_factor", "negative_share", "raw_margin", "beta"}) {
+            EXPECT_TRUE(r.contains(key)) << key;
+        }
+        EXPECT_GT(r["gradient_factor"].get<double>(), 0.0);
+        EXPECT_LT(r["gradient_factor"].get<double>(), 1.0);
+    }
+    EXPECT_GT(logs.back()["raw_margin"].get<double>(), 0.0);  // the policy moved away from the reference
+}
+
+TEST(DpoTrainerTest, AutoBetaFollowsTheMarginAndResumesExactly) {
+    Fixture f;
+    auto a = f.options("auto");
+    a.steps = 8;
+    a.log_every = 1;
+    a.curriculum = false;
+    a.auto_beta = true;
+    a.auto_beta_options.max_beta = 5000;
+    a.auto_beta_options.decay = 0.5;
+    train_dpo(f.pairs.get(), *f.clips, *f.clips, a);
+    auto logs = train_logs(a.run_dir);
+    ASSERT_EQ(logs.size(), 8u);
+    EXPECT_DOUBLE_EQ(logs[0]["beta"].get<double>(), 5000.0);  // margin 0 at the reference
+    EXPECT_LT(logs.back()["beta"].get<double>(), 5000.0);     // margins grew: beta came down toward g*
+    // Its state (the margin EMA) survives a kill: the resumed run equals the straight one.
+    a.run_dir = f.dir / "auto2";
+    expect_resume_equals_straight(f, a, 4);
+}
+
+TEST(DpoTrainerTest, SdpoKeepsTheWinnersErrorLowerThanPlainDpo) {
+    Fixture f;
+    auto plain = f.options("plain");
+    plain.steps = 30;
+    plain.log_every = 30;
+    plain.curriculum = false;
+    auto sdpo = plain;
+    sdpo.run_dir = f.dir / "sdpo";
+    sdpo.sdpo_mu = 0.9;
+    train_dpo(f.pairs.get(), *f.clips, *f.clips, plain);
+    train_dpo(f.pairs.get(), *f.clips, *f.clips, sdpo);
+    const auto p = train_logs(plain.run_dir).back(), s = train_logs(sdpo.run_dir).back();
+    ASSERT_TRUE(s.contains("sdpo_scale"));
+    EXPECT_GE(s["sdpo_scale"].get<double>(), 0.0);
+    EXPECT_LE(s["sdpo_scale"].get<double>(), 1.0);
+    // The winners' error relative to the reference (averaged over the run's window) rises less.
+    const double plain_w = p["model_w_err"].get<double>() - p["ref_w_err"].get<double>();
+    const double sdpo_w = s["model_w_err"].get<double>() - s["ref_w_err"].get<double>();
+    EXPECT_LT(sdpo_w, plain_w);
+}
+
+TEST(DpoTrainerTest, MaxDriftStopsAndExportsTheLastModelWithinTheBound) {
+    Fixture f;
+    auto o = f.options("drift");
+    o.steps = 40;
+    o.lr = 5e-3;
+    o.val_every = 2;
+    o.max_drift = 0.0;  // any rise of the held-out flow loss ends the run
+    o.curriculum = false;
+    auto r = train_dpo(f.pairs.get(), *f.clips, *f.clips, o);
+    EXPECT_TRUE(r.stopped_early);
+    EXPECT_LE(r.heldout_loss, r.heldout_loss_init * (1.0 + 1e-9));
+    const auto result = nlohmann::json::parse(fs::read_text(o.run_dir / "result.json"));
+    EXPECT_LT(result["steps_trained"].get<int64_t>(), 40);
+    EXPECT_EQ(result["exported_step"].get<int64_t>(), r.exported_step);
+    EXPECT_TRUE(result["stopped_early"].get<bool>());
+    if (r.exported_step == 0) {  // nothing passed: the reference itself is exported
+        auto ref = io::load_safetensors(f.tiny.generator).tensors;
+        auto got = io::load_safetensors(r.model_path).tensors;
+        for (const auto& [k, t] : ref) EXPECT_TRUE(t.equal(got.at(k))) << k;
+    }
+    // A resume of a stopped run does not train on.
+    o.resume = true;
+    auto again = train_dpo(f.pairs.get(), *f.clips, *f.clips, o);
+    EXPECT_EQ(nlohmann::json::parse(fs::read_text(o.run_dir / "result.json"))["steps_trained"],
+              result["steps_trained"]);
+    EXPECT_TRUE(again.stopped_early);
+}
+
+TEST(DpoTrainerTest, HeldOutPairsPickTheExportedModel) {
+    Fixture f;
+    auto o = f.options("heldout");
+    o.steps = 12;
+    o.val_every = 3;
+    o.heldout_pairs = 1;
+    o.curriculum = false;
+    auto r = train_dpo(f.pairs.get(), *f.clips, *f.clips, o);
+    EXPECT_GE(r.heldout_accuracy, 0.0);
+    EXPECT_LE(r.heldout_accuracy, 1.0);
+    int vals = 0;
+    for (auto& rec : read_jsonl(o.run_dir / "metrics.jsonl")) {
+        if (rec.value("kind", "") != "val") continue;
+        ++vals;
+        EXPECT_TRUE(rec.contains("heldout_pair_acc"));
+        EXPECT_TRUE(rec.contains("selected_step"));
+    }
+    EXPECT_EQ(vals, 4);
+    EXPECT_GT(r.exported_step, 0);  // the first validation always becomes the best so far
+    EXPECT_EQ(int64_t(r.exported_step) % 3, 0);
 }
 
 TEST(DpoTrainerTest, BadSetupsAreNamedErrors) {
@@ -138,6 +256,15 @@ TEST(DpoTrainerTest, BadSetupsAreNamedErrors) {
     rec[0].pair_id = rec[0].clip_id = "elsewhere";
     pairs::PairSet stray(rec, torch::zeros({1, f.tokens, f.channels}), torch::zeros({1, f.tokens, f.channels}));
     test::expect_error([&] { train_dpo(&stray, *f.clips, *f.clips, o); }, ErrorKind::Data, "'elsewhere'");
+    auto held = o;
+    held.heldout_pairs = 4;  // every pair held out: nothing to train on
+    test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, held); }, ErrorKind::Usage, "--heldout-pairs");
+    held.heldout_pairs = 0;
+    held.patience = 2;
+    test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, held); }, ErrorKind::Usage, "--patience");
+    held.patience = 0;
+    held.label_smoothing = 0.7;
+    test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, held); }, ErrorKind::Usage, "label smoothing");
     o.init.clear();
     test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, o); }, ErrorKind::Usage, "--init");
 }

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "v2a/core/error.h"
+#include "v2a/core/fs.h"
 #include "v2a/core/log.h"
 #include "v2a/flow/dpo.h"
 #include "v2a/flow/generator.h"
@@ -55,6 +56,50 @@ struct StageSampler {
     }
 };
 
+// What the early-stopping rule has chosen so far (checkpointed through the loop's extra state).
+struct ModelSelection {
+    int64_t best_step = 0;         // 0 = the reference
+    double best_accuracy = -1.0;
+    int64_t since_best = 0;        // validations since the best one
+};
+
+// Implicit accuracy (z > 0) of the policy against the reference on held-out pairs, at fixed (noise, t)
+// draws so successive validations are comparable; z's sign does not depend on beta > 0.
+double heldout_pair_accuracy(flow::V2AGenerator& policy, flow::V2AGenerator& reference, const pairs::PairSet& pairs,
+                             const std::vector<int64_t>& rows, const std::vector<int64_t>& cond_row,
+                             const io::ClipDataset& conditions, double beta, int draws = 4, int64_t batch = 8) {
+    torch::NoGradGuard ng;
+    const bool was_training = policy->is_training();
+    policy->eval();
+    flow::FlowMatching fm;
+    int64_t correct = 0, total = 0;
+    for (size_t s = 0; s < rows.size(); s += size_t(batch)) {
+        std::vector<int64_t> part(rows.begin() + long(s), rows.begin() + long(std::min(rows.size(), s + size_t(batch))));
+        std::vector<int64_t> clip_rows;
+        for (int64_t r : part) clip_rows.push_back(cond_row[size_t(r)]);
+        const auto frames = conditions.frames(clip_rows);
+        const auto captions = conditions.captions(clip_rows);
+        const auto f_pol = twice(policy->encode(frames, captions)), f_ref = twice(reference->encode(frames, captions));
+        const auto x1w = pairs.winners(part), x1l = pairs.losers(part);
+        const int64_t b = x1w.size(0);
+        for (int d = 0; d < draws; ++d) {
+            auto rng = flow::cpu_generator(heldout_draw_seed(4321, int64_t(s), d));
+            auto w = fm.draw(x1w, rng);
+            auto l = fm.prepare(w.x0, x1l, w.t);
+            auto x_t = torch::cat({w.x_t, l.x_t}), t = torch::cat({w.t, w.t});
+            auto target = torch::cat({w.target, l.target});
+            auto e_pol = flow::per_sample_mse(policy->velocity(x_t, t, f_pol), target);
+            auto e_ref = flow::per_sample_mse(reference->velocity(x_t, t, f_ref), target);
+            auto terms = flow::flow_dpo_loss(e_pol.narrow(0, 0, b), e_ref.narrow(0, 0, b), e_pol.narrow(0, b, b),
+                                             e_ref.narrow(0, b, b), beta);
+            correct += terms.z.gt(0).sum().item<int64_t>();
+            total += b;
+        }
+    }
+    if (was_training) policy->train();
+    return total > 0 ? double(correct) / double(total) : 0.0;
+}
+
 }  // namespace
 
 DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditions, const io::ClipDataset& val,
@@ -65,6 +110,14 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
               "dpo: no preference pairs");
     V2A_CHECK(o.steps >= 1 && o.batch_size >= 1 && o.draws >= 1, Usage, "dpo: steps, batch and draws must be >= 1");
     V2A_CHECK(o.tau >= -1.0 && o.tau <= 1.0, Usage, "dpo: tau must be in [-1, 1], got ", o.tau);
+    V2A_CHECK(o.label_smoothing >= 0.0 && o.label_smoothing < 0.5, Usage, "dpo: label smoothing must be in [0, 0.5), got ",
+              o.label_smoothing);
+    V2A_CHECK(o.sft_weight >= 0.0, Usage, "dpo: the winners' flow-loss weight must be >= 0, got ", o.sft_weight);
+    V2A_CHECK(o.heldout_pairs >= 0 && o.patience >= 0, Usage, "dpo: held-out pairs and patience must be >= 0");
+    V2A_CHECK(o.heldout_pairs == 0 || (o.source == DpoPairSource::Pairs && o.heldout_pairs < pairs->size()), Usage,
+              "dpo: --heldout-pairs ", o.heldout_pairs, " needs a pair set with more pairs than that");
+    V2A_CHECK(o.patience == 0 || o.heldout_pairs > 0, Usage, "dpo: --patience needs --heldout-pairs");
+    if (o.auto_beta) o.auto_beta_options.validate();
     torch::manual_seed(o.seed);
     auto policy = flow::load_generator(o.init);
     auto reference = flow::load_generator(o.init);
@@ -86,11 +139,16 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                       "', which is not in the conditioning split (use the split the pairs were made from)");
             cond_row.push_back(it->second);
         }
+        // The last heldout_pairs pairs are for model selection only.
+        const int64_t trained = pairs->size() - o.heldout_pairs;
         if (o.curriculum) {
-            split = pairs::split_by_complexity(pairs->complexities(), o.tau, o.cumulative);
+            auto c = pairs->complexities();
+            c.resize(size_t(trained));
+            split = pairs::split_by_complexity(c, o.tau, o.cumulative);
         } else {
-            for (int64_t i = 0; i < pairs->size(); ++i) split.stage2.push_back(i);
+            for (int64_t i = 0; i < trained; ++i) split.stage2.push_back(i);
         }
+        V2A_CHECK(!split.stage1.empty() || !split.stage2.empty(), Usage, "dpo: no training pairs left");
         s1_steps = pairs::stage1_steps(o.steps, int64_t(split.stage1.size()), int64_t(split.stage2.size()),
                                        o.curriculum ? o.stage1_fraction : 0.0);
         V2A_LOG_INFO("dpo: %lld pairs; %s: stage 1 (c > %.2f) %zu pairs for %lld steps, stage 2 %zu pairs for %lld steps",
@@ -105,10 +163,37 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     const double heldout_init = heldout_flow_loss(reference, val_set);
     V2A_LOG_INFO("dpo: reference held-out flow-matching loss %.4f", heldout_init);
 
+    // Held-out pairs (the set's last heldout_pairs) and the model selection state.
+    std::vector<int64_t> heldout_rows;
+    for (int64_t i = o.source == DpoPairSource::Pairs ? pairs->size() - o.heldout_pairs : 0;
+         o.source == DpoPairSource::Pairs && i < pairs->size(); ++i) {
+        heldout_rows.push_back(i);
+    }
+    const bool selecting = o.max_drift >= 0 || !heldout_rows.empty();
+    ModelSelection selection;
+    const auto best_path = o.run_dir / "best.safetensors";
+
     auto optimizer = generator_adamw(*policy, o.lr);
     const auto lo = generator_loop_options(o.source == DpoPairSource::SyncDpo ? "syncdpo" : "dpo", o, o.ema_decay,
                                            policy->config().to_json());
     TrainLoop loop(lo, *policy, *optimizer, o.source == DpoPairSource::SyncDpo ? &clip_sampler : nullptr);
+    flow::AutoBeta auto_beta = o.auto_beta_options;
+    loop.set_extra_state(
+        [&] {
+            return TrainLoop::ExtraState{{"auto_beta_margin_ema", auto_beta.margin_ema},
+                                         {"auto_beta_updates", double(auto_beta.updates)},
+                                         {"best_step", double(selection.best_step)},
+                                         {"best_accuracy", selection.best_accuracy},
+                                         {"validations_since_best", double(selection.since_best)}};
+        },
+        [&](const TrainLoop::ExtraState& e) {
+            auto get = [&](const char* k) { return e.count(k) ? e.at(k) : 0.0; };
+            auto_beta.margin_ema = get("auto_beta_margin_ema");
+            auto_beta.updates = int64_t(get("auto_beta_updates"));
+            selection.best_step = int64_t(get("best_step"));
+            selection.best_accuracy = e.count("best_accuracy") ? e.at("best_accuracy") : -1.0;
+            selection.since_best = int64_t(get("validations_since_best"));
+        });
     flow::FlowMatching fm;
     pairs::NegativeCurriculum negatives;
     negatives.stages = o.syncdpo_stages;
@@ -147,6 +232,7 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
             }
             const auto frames = conditions.frames(clip_rows);
             const auto captions = conditions.captions(clip_rows);
+            const AutocastScope precision(o.precision);  // the forward; backward follows the graph
             const auto f_pol = twice(policy->encode(frames, captions));
             model::ConditionFeatures f_ref;
             {
@@ -156,24 +242,36 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
             torch::Tensor loss;
             std::map<std::string, double> m;
             const int64_t b = x1w.size(0);
+            const double beta = o.auto_beta ? auto_beta.beta() : o.beta;
             for (int d = 0; d < o.draws; ++d) {
                 auto w = fm.draw(x1w, rng);
                 auto l = fm.prepare(w.x0, x1l, w.t);
                 auto x_t = torch::cat({w.x_t, l.x_t}), t = torch::cat({w.t, w.t});
                 auto target = torch::cat({w.target, l.target});
-                auto e_pol = flow::per_sample_mse(policy->velocity(x_t, t, f_pol), target);
+                auto v_pol = policy->velocity(x_t, t, f_pol);
+                auto e_pol = flow::per_sample_mse(v_pol, target);
                 torch::Tensor e_ref;
                 {
                     torch::NoGradGuard ng;
                     e_ref = flow::per_sample_mse(reference->velocity(x_t, t, f_ref), target);
                 }
-                auto terms = flow::flow_dpo_loss(e_pol.narrow(0, 0, b), e_ref.narrow(0, 0, b), e_pol.narrow(0, b, b),
-                                                 e_ref.narrow(0, b, b), o.beta);
+                const double inv = 1.0 / double(o.draws);
+                auto e_pol_l = e_pol.narrow(0, b, b);
+                if (o.sdpo_mu >= 0) {
+                    auto scale = flow::sdpo_loser_scale(v_pol.narrow(0, 0, b), target.narrow(0, 0, b),
+                                                        v_pol.narrow(0, b, b), target.narrow(0, b, b), o.sdpo_mu);
+                    e_pol_l = flow::scale_gradient(e_pol_l, scale);
+                    m["sdpo_scale"] += scale.mean().item<double>() * inv;
+                }
+                auto terms = flow::flow_dpo_loss(e_pol.narrow(0, 0, b), e_ref.narrow(0, 0, b), e_pol_l,
+                                                 e_ref.narrow(0, b, b), beta, {}, o.label_smoothing);
                 auto part = terms.loss;
                 if (o.sft_weight > 0) part = part + o.sft_weight * e_pol.narrow(0, 0, b).mean();
                 part = part / double(o.draws);
                 loss = loss.defined() ? loss + part : part;
-                const double inv = 1.0 / double(o.draws);
+                m["gradient_factor"] += terms.gradient_factor.item<double>() * inv;
+                m["negative_share"] += terms.negative_share.item<double>() * inv;
+                m["raw_margin"] += terms.raw_margin.item<double>() * inv;
                 m["implicit_acc"] += terms.accuracy.item<double>() * inv;
                 m["reward_margin"] += terms.reward_margin.item<double>() * inv;
                 m["chosen_reward"] += terms.chosen_reward.item<double>() * inv;
@@ -185,6 +283,8 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                 m["dpo_loss"] += terms.loss.item<double>() * inv;
             }
             m["stage"] = stage;
+            m["beta"] = beta;
+            if (o.auto_beta) auto_beta.update(m["raw_margin"]);
             window.add(m);
             StepResult result{loss, {}, b};
             if ((step + 1) % o.log_every == 0 || step + 1 == o.steps) {
@@ -193,19 +293,77 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
             }
             return result;
         },
-        [&] { return std::map<std::string, double>{{"heldout_flow_loss", heldout_flow_loss(policy, val_set)}}; });
+        [&] {
+            std::map<std::string, double> v{{"heldout_flow_loss", heldout_flow_loss(policy, val_set)}};
+            v["heldout_drift"] = v["heldout_flow_loss"] / heldout_init - 1.0;
+            if (!heldout_rows.empty()) {
+                v["heldout_pair_acc"] = heldout_pair_accuracy(policy, reference, *pairs, heldout_rows, cond_row,
+                                                              conditions, o.beta);
+            }
+            if (!selecting) return v;
+            const bool within = o.max_drift < 0 || v["heldout_drift"] <= o.max_drift;
+            const double acc = heldout_rows.empty() ? 0.0 : v["heldout_pair_acc"];
+            if (within && (heldout_rows.empty() || acc > selection.best_accuracy)) {
+                selection.best_step = loop.step();
+                selection.best_accuracy = acc;
+                selection.since_best = 0;
+                flow::save_generator(best_path, policy);
+            } else {
+                ++selection.since_best;
+            }
+            v["selected_step"] = double(selection.best_step);
+            if (!within) {
+                V2A_LOG_INFO("dpo: held-out flow loss %.4f is %.1f%% above the reference (bound %.1f%%): stopping",
+                             v["heldout_flow_loss"], 100.0 * v["heldout_drift"], 100.0 * o.max_drift);
+                loop.request_stop();
+            } else if (o.patience > 0 && selection.since_best >= o.patience) {
+                V2A_LOG_INFO("dpo: held-out pair accuracy has not improved for %lld validations: stopping",
+                             (long long)selection.since_best);
+                loop.request_stop();
+            }
+            return v;
+        });
 
     DpoResult result;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.samples_per_second = loop.throughput();
-    if (loop.ema()) io::load_state_dict(*policy, loop.ema()->state(), true, "EMA");
+    result.stopped_early = loop.stopped_early();
+    result.exported_step = loop.step();
+    if (selecting) {
+        // The selected validation's weights; the reference when no validation passed the drift bound.
+        result.exported_step = selection.best_step;
+        if (selection.best_step > 0) {
+            io::load_state_dict(*policy, io::state_dict(*flow::load_generator(best_path)), true, "best");
+        } else {
+            io::load_state_dict(*policy, io::state_dict(*reference), true, "reference");
+            V2A_LOG_WARN("dpo: no validation passed the selection rule; exporting the reference unchanged");
+        }
+    } else if (loop.ema()) {
+        io::load_state_dict(*policy, loop.ema()->state(), true, "EMA");
+    }
     result.heldout_loss_init = heldout_init;
     result.heldout_loss = heldout_flow_loss(policy, val_set);
+    if (!heldout_rows.empty()) {
+        result.heldout_accuracy =
+            heldout_pair_accuracy(policy, reference, *pairs, heldout_rows, cond_row, conditions, o.beta);
+    }
     result.final_accuracy = last_accuracy;
     result.model_path = o.run_dir / "generator.safetensors";
     flow::save_generator(result.model_path, policy);
-    V2A_LOG_INFO("dpo: held-out flow-matching loss %.4f -> %.4f; implicit accuracy (last window) %.3f; wrote %s",
-                 heldout_init, result.heldout_loss, last_accuracy, result.model_path.string().c_str());
+    const nlohmann::json summary = {{"heldout_loss_init", result.heldout_loss_init},
+                                    {"heldout_loss", result.heldout_loss},
+                                    {"heldout_drift", result.heldout_loss / heldout_init - 1.0},
+                                    {"heldout_pair_accuracy", result.heldout_accuracy},
+                                    {"final_train_accuracy", result.final_accuracy},
+                                    {"exported_step", result.exported_step},
+                                    {"steps_trained", loop.step()},
+                                    {"stopped_early", result.stopped_early},
+                                    {"seconds", result.seconds}};
+    fs::write_atomic(o.run_dir / "result.json", summary.dump(2) + "\n");
+    V2A_LOG_INFO("dpo: held-out flow-matching loss %.4f -> %.4f; implicit accuracy (last window) %.3f; exported "
+                 "step %lld; wrote %s",
+                 heldout_init, result.heldout_loss, last_accuracy, (long long)result.exported_step,
+                 result.model_path.string().c_str());
     return result;
 }
 

@@ -17,8 +17,11 @@
 #include <filesystem>
 #include <string>
 
+#include "v2a/core/precision.h"
+#include "v2a/flow/dpo.h"
 #include "v2a/io/clip_dataset.h"
 #include "v2a/pairs/pair_store.h"
+#include "v2a/train/schedule.h"
 
 namespace v2a::train {
 
@@ -33,14 +36,23 @@ struct DpoOptions {
     int64_t steps = 400;
     int64_t batch_size = 8;              // pairs per step
     int64_t warmup = 40;
+    LrDecay decay;                      // after warmup: constant (default), step or cosine
     int draws = 1;                       // (noise, t) draws per pair per step
     double tau = 0.7;                    // curriculum threshold on complexity
     bool curriculum = true;              // false: every pair mixed from the start
     bool cumulative = false;             // stage 2 keeps the easy pairs
     double stage1_fraction = -1.0;       // < 0: proportional to stage 1's share of pairs
     int syncdpo_stages = 3;
-    double sft_weight = 0.0;             // + sft_weight * flow loss of the winners (off by default)
+    double sft_weight = 0.0;             // lambda: + lambda * flow loss of the winners (TangoFlux 1, JavisDiT++ 0.1)
+    double sdpo_mu = -1.0;               // >= 0: Diffusion-SDPO's winner-preserving loser scale (paper: 0.9)
+    double label_smoothing = 0.0;        // cDPO eps: the share of pairs assumed flipped
+    bool auto_beta = false;              // beta from the margin scale toward a target gradient factor
+    flow::AutoBeta auto_beta_options;    //   its target g* (0.2), EMA decay and clamp
+    double max_drift = -1.0;             // >= 0: stop when held-out FM loss > reference * (1 + max_drift)
+    int64_t heldout_pairs = 0;           // the set's last N pairs are not trained on: held-out pair accuracy
+    int64_t patience = 0;                // > 0: stop after this many validations without a better held-out accuracy
     double ema_decay = 0.0;              // <= 0: export the raw weights
+    Precision precision = Precision::Fp32;  // bf16: forward passes under CPU autocast, fp32 master weights
     uint64_t seed = 0;
     bool resume = false;
     int64_t log_every = 10;
@@ -55,10 +67,17 @@ struct DpoResult {
     double heldout_loss_init = 0.0;      // the reference's held-out flow-matching loss
     double heldout_loss = 0.0;           // the tuned model's
     double final_accuracy = 0.0;         // implicit accuracy over the last log window
+    double heldout_accuracy = -1.0;      // the exported model's held-out pair accuracy (-1: no held-out pairs)
+    int64_t exported_step = 0;           // the update whose weights were exported (0 = the reference)
+    bool stopped_early = false;
     double seconds = 0.0;
     double samples_per_second = 0.0;     // pairs / s
 };
 
+/// Model selection: with max_drift or heldout_pairs set, every validation whose held-out flow loss is
+/// within the drift bound is a candidate; the exported model is the candidate with the best held-out
+/// pair accuracy (the latest candidate without held-out pairs), or the reference when none passed.
+/// <run>/result.json records what was exported and why.
 /// `pairs` may be null for SyncDPO. `conditions` holds the videos the pairs refer to (by clip id;
 /// for SyncDPO also their audio), `val` real held-out clips for the drift measure.
 DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditions, const io::ClipDataset& val,
