@@ -10,6 +10,7 @@
 #include "v2a/io/clip_dataset.h"
 #include "v2a/io/manifest.h"
 #include "v2a/judge/evaluate.h"
+#include "v2a/score/simulated_annotator.h"
 #include "verbs.h"
 
 namespace v2a::cli {
@@ -38,6 +39,37 @@ void print_sanity(const nlohmann::json& s) {
     }
 }
 
+// The noiseless SIMULATED annotator's quality and Good/Bad verdict of every prediction, merged into
+// the eval JSON (metrics sim_quality / sim_good_rate, per clip sim_quality / sim_good).
+void add_simulated_ratings(nlohmann::json& out, const io::ClipDataset& gt,
+                           const std::map<std::string, torch::Tensor>& pred, const std::string& id, bool per_clip) {
+    score::SimulatedAnnotatorOptions ao;
+    ao.annotator = id;
+    ao.error_rate = 0.0;
+    const score::SimulatedAnnotator annotator(ao);
+    double quality = 0.0, good = 0.0;
+    int64_t n = 0;
+    for (int64_t i = 0; i < gt.size(); ++i) {
+        const auto it = pred.find(gt[i].id);
+        if (it == pred.end()) continue;
+        const auto r = annotator.rate(it->second, gt[i], gt[i].id);
+        const bool is_good = r.noiseless == score::Rating::Good;
+        quality += r.quality;
+        good += is_good ? 1.0 : 0.0;
+        ++n;
+        if (per_clip) {
+            out["per_clip"][gt[i].id]["sim_quality"] = r.quality;
+            out["per_clip"][gt[i].id]["sim_good"] = is_good ? 1 : 0;
+        }
+    }
+    V2A_CHECK(n > 0, Data, "eval: no prediction to rate with the simulated annotator");
+    out["metrics"]["sim_quality"] = quality / double(n);
+    out["metrics"]["sim_good_rate"] = good / double(n);
+    out["simulated_annotator"] = id + " (SIMULATED, noiseless; a stand-in for human raters)";
+    std::printf("SIMULATED annotator %s (noiseless): mean quality %.4f, Good rate %.4f over %lld clips\n", id.c_str(),
+                quality / double(n), good / double(n), (long long)n);
+}
+
 }  // namespace
 
 void add_eval(CLI::App& app) {
@@ -45,7 +77,7 @@ void add_eval(CLI::App& app) {
                                            "with the judges: FD, KL, IS, IB-score, CLAP, DeSync, AV-Align, SI-SDR, "
                                            "onset F1, PESQ");
     struct Args {
-        std::string gt, pred, judges, out, split = "test", cache;
+        std::string gt, pred, judges, out, split = "test", cache, annotator;
         bool unpaired = false, resample = false, allow_silent = false, no_av_align = false, no_pesq = false;
         bool sanity = false, no_cache = false, no_per_clip = false;
         double shift = 0.5;
@@ -64,6 +96,9 @@ void add_eval(CLI::App& app) {
     cmd->add_flag("--no-av-align", a->no_av_align, "skip AV-Align (optical flow is the slowest metric)");
     cmd->add_flag("--no-pesq", a->no_pesq, "skip PESQ on speech clips");
     cmd->add_flag("--no-per-clip", a->no_per_clip, "leave per-clip values out of the JSON");
+    cmd->add_option("--simulated-annotator", a->annotator,
+                    "also rate each prediction with this SIMULATED annotator (e.g. sim0), noiseless: sim_quality and "
+                    "sim_good_rate (a stand-in for human raters, never a person)");
     cmd->add_flag("--sanity", a->sanity, "judge sanity table: ground truth vs shuffled, mismatched and shifted audio");
     cmd->add_option("--shift", a->shift, "--sanity: delay of the shifted audio (s)")->capture_default_str();
     cmd->add_option("--seed", a->seed, "--sanity: seed of the shuffles")->capture_default_str();
@@ -110,6 +145,7 @@ void add_eval(CLI::App& app) {
             const auto result = judge::evaluate(gt, pred, judges, eo);
             std::printf("%s", judge::format_table(result).c_str());
             out = result.to_json();
+            if (!a->annotator.empty()) add_simulated_ratings(out, gt, pred, a->annotator, !a->no_per_clip);
             out["gt"] = a->gt;
             out["pred"] = a->pred;
             out["judges"] = judges_dir.string();
