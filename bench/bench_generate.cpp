@@ -48,7 +48,7 @@ torch::Tensor random_frames(int64_t batch, double duration, int size) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string preset = "bench", threads_arg = "1,2", batches_arg = "1,8", dtypes_arg = "fp32", out;
+    std::string preset = "bench", threads_arg = "1,2", batches_arg = "1,8", dtypes_arg = "fp32", model, out;
     int steps = 25, train_batch = 8, train_steps = 6, repeats = 2;
     double cfg = 4.5;
     CLI::App app{"generation RTF and training throughput of the V2A generator"};
@@ -61,16 +61,21 @@ int main(int argc, char** argv) {
     app.add_option("--train-steps", train_steps, "timed training updates")->capture_default_str();
     app.add_option("--repeats", repeats, "timed generations per setting (best is kept)")->capture_default_str();
     app.add_option("--dtypes", dtypes_arg, "comma-separated compute precisions: fp32, bf16")->capture_default_str();
+    app.add_option("--model", model, "a trained generator checkpoint instead of random weights (its preset wins)");
     app.add_option("--out", out, "write the JSON result here");
     CLI11_PARSE(app, argc, argv);
     try {
         torch::manual_seed(0);
-        auto config = v2a::flow::GeneratorConfig::preset(preset, 4.0, 64);
-        v2a::flow::V2AGenerator generator(config);
+        // Random weights give a zero velocity (MMAudio's final layer starts at 0): the bf16 deviation
+        // needs a trained model (--model).
+        v2a::flow::V2AGenerator generator = model.empty()
+            ? v2a::flow::V2AGenerator(v2a::flow::GeneratorConfig::preset(preset, 4.0, 64))
+            : v2a::flow::load_generator(model);
+        const auto config = generator->config();
         v2a::audio::MelVae vae(v2a::audio::VaeOptions::preset(preset == "tiny" ? "tiny" : "bench"));
         v2a::flow::Pipeline pipeline(generator, vae, std::make_unique<v2a::audio::GriffinLimVocoder>());
         const double duration = generator->duration();
-        nlohmann::json result = {{"preset", preset},
+        nlohmann::json result = {{"preset", model.empty() ? preset : model},
                                  {"network_parameters", generator->net->num_parameters()},
                                  {"duration_s", duration},
                                  {"euler_steps", steps},

@@ -10,6 +10,7 @@
 
 #include "support/temp_dir.h"
 #include "v2a/core/error.h"
+#include "v2a/core/fp32_norm.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/jsonl.h"
 #include "v2a/core/precision.h"
@@ -142,6 +143,17 @@ TEST(PrecisionTest, Bf16ScopeRunsMatmulsInBf16AndRestoresFp32) {
     {
         AutocastScope fp32(Precision::Fp32);  // does nothing
         EXPECT_EQ(at::mm(a, b).scalar_type(), at::kFloat);
+    }
+    // Norms after a bf16 matmul compute in fp32 (1.13's CPU kernels reject bf16 input with fp32 weights).
+    {
+        AutocastScope bf16(Precision::Bf16);
+        Fp32GroupNorm gn(torch::nn::GroupNormOptions(2, 4));
+        Fp32LayerNorm ln(torch::nn::LayerNormOptions({4}));
+        const auto h = at::mm(at::randn({6, 8}), at::randn({8, 4}));  // bf16 under autocast
+        ASSERT_EQ(h.scalar_type(), at::kBFloat16);
+        EXPECT_EQ(gn(h).scalar_type(), at::kFloat);
+        EXPECT_EQ(ln(h).scalar_type(), at::kFloat);
+        EXPECT_TRUE(torch::allclose(gn(h), gn(h.to(at::kFloat))));
     }
     EXPECT_EQ(parse_precision("bf16"), Precision::Bf16);
     EXPECT_STREQ(precision_name(Precision::Fp32), "fp32");

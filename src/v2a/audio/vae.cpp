@@ -98,7 +98,7 @@ MelVaeImpl::MelVaeImpl(const VaeOptions& options) : options_(options) {
     enc_down = register_module("enc_down", nn::Conv1d(nn::Conv1dOptions(h, lo, options_.downsample == 2 ? 4 : 3)
                                                           .stride(options_.downsample)
                                                           .padding(1)));
-    enc_norm = register_module("enc_norm", nn::GroupNorm(8, lo));
+    enc_norm = register_module("enc_norm", Fp32GroupNorm(8, lo));
     enc_out = register_module("enc_out", nn::Conv1d(nn::Conv1dOptions(lo, 2 * options_.latent_dim, 3).padding(1)));
 
     dec_in = register_module("dec_in", nn::Conv1d(nn::Conv1dOptions(options_.latent_dim, lo, 3).padding(1)));
@@ -109,7 +109,7 @@ MelVaeImpl::MelVaeImpl(const VaeOptions& options) : options_(options) {
         dec_blocks_hi->push_back(ResBlock1d(h));
     }
     dec_up = register_module("dec_up", nn::Conv1d(nn::Conv1dOptions(lo, h, 3).padding(1)));
-    dec_norm = register_module("dec_norm", nn::GroupNorm(8, h));
+    dec_norm = register_module("dec_norm", Fp32GroupNorm(8, h));
     dec_out = register_module("dec_out", nn::Conv1d(nn::Conv1dOptions(h, options_.n_mels, 3).padding(1)));
 
     // Input mel statistics default to roughly those of log10 mel of speech/effects at 16 kHz;

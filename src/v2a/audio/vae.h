@@ -86,7 +86,7 @@ private:
     torch::nn::Conv1d dec_in{nullptr}, dec_up{nullptr}, dec_out{nullptr};
     torch::nn::ModuleList enc_blocks_hi{nullptr}, enc_blocks_lo{nullptr};
     torch::nn::ModuleList dec_blocks_lo{nullptr}, dec_blocks_hi{nullptr};
-    torch::nn::GroupNorm enc_norm{nullptr}, dec_norm{nullptr};
+    Fp32GroupNorm enc_norm{nullptr}, dec_norm{nullptr};
     torch::Tensor mel_mean, mel_std, latent_mean, latent_std;  // buffers
 };
 TORCH_MODULE(MelVae);
