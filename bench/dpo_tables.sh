@@ -17,7 +17,9 @@
 #   K (samples per video for oracle pairs), STEPS (Euler steps), DPO_STEPS, LR, WARMUP;
 #   DPO_OPTS: the Flow-DPO options every DPO row shares (default: winners' flow loss 1.0, SDPO 0.9,
 #   early stop at +2% held-out flow loss); BETAS, LAMBDAS: Table 2; TABLES="1 2" or one of them;
-#   AUDIOSCORE=1 adds the AudioScore rows (ratings, AudioScore, pairs, V2A-DPO curriculum/mixed, DDPO).
+#   AUDIOSCORE=1 adds the AudioScore rows (ratings, AudioScore, pairs, V2A-DPO curriculum/mixed, DDPO);
+#   ROWS="sft_more dpo_oracle ..." runs only those Table 1 rows (two instances at --threads 1 each can
+#   split the rows between them once the pairs exist); CONTROL=0 skips the shuffled-video control.
 # Compute matching: a DPO update is 2 x batch (8) = 16 generator rows forward + backward; more SFT
 # gets DPO_STEPS updates of 16 clips. DDPO_STEPS = DPO_STEPS / 10 trains the same number of rows.
 # Re-running resumes: every step is skipped when its output exists.
@@ -42,6 +44,7 @@ DPO_OPTS=${DPO_OPTS:-"--sft-weight 1.0 --sdpo-mu 0.9 --max-drift 0.02 --val-ever
 M=$DATA/manifest.csv
 mkdir -p "$OUT"
 run() { local done_file=$1; shift; [ -e "$done_file" ] && return 0; echo "+ $*"; "$@"; }
+want() { [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $1 "* ]]; }  # is Table 1 row $1 selected?
 
 run "$M" "$V2A" "${T[@]}" synth --out "$DATA" "${SYNTH[@]}"
 VAE=${VAE:-$OUT/vae/vae.safetensors}
@@ -100,20 +103,22 @@ dpo_run() {  # name dpo-args...: one `v2a dpo` from the base, then its evaluatio
 }
 TABLES=${TABLES:-"1 2"}
 if [[ " $TABLES " == *" 1 "* ]]; then
-evaluate sft "$BASE"
+want sft && evaluate sft "$BASE"
 # A control, not a system: the base fed other clips' videos (how much of each metric is the video).
-evaluate control_shuffled_video "$BASE" --video-source shuffled
+[ "${CONTROL:-1}" = 1 ] && want control_shuffled_video && evaluate control_shuffled_video "$BASE" --video-source shuffled
 for s in $SEEDS; do
   # More SFT at the same number of generator forward+backward rows as a DPO run (2 rows per pair).
-  run "$OUT/sft_more_s$s/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --init "$BASE" \
-      --steps "$DPO_STEPS" --batch 16 --lr "$LR" --warmup "$WARMUP" --seed "$s" --out "$OUT/sft_more_s$s"
-  evaluate "sft_more_s$s" "$OUT/sft_more_s$s/generator.safetensors"
+  if want sft_more; then
+    run "$OUT/sft_more_s$s/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --init "$BASE" \
+        --steps "$DPO_STEPS" --batch 16 --lr "$LR" --warmup "$WARMUP" --seed "$s" --out "$OUT/sft_more_s$s"
+    evaluate "sft_more_s$s" "$OUT/sft_more_s$s/generator.safetensors"
+  fi
   # shellcheck disable=SC2086
-  dpo_run "dpo_oracle_s$s" --pairs "$OUT/pairs_oracle" --no-curriculum --seed "$s" $DPO_OPTS
+  want dpo_oracle && dpo_run "dpo_oracle_s$s" --pairs "$OUT/pairs_oracle" --no-curriculum --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
-  dpo_run "syncdpo_s$s" --syncdpo --seed "$s" $DPO_OPTS
+  want syncdpo && dpo_run "syncdpo_s$s" --syncdpo --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
-  dpo_run "gtvs_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --seed "$s" $DPO_OPTS
+  want gtvs && dpo_run "gtvs_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --seed "$s" $DPO_OPTS
   if [ "${AUDIOSCORE:-0}" = 1 ]; then
     # shellcheck disable=SC2086
     dpo_run "dpo_cur_s$s" --pairs "$OUT/pairs" --seed "$s" $DPO_OPTS
