@@ -5,6 +5,7 @@
 #include "common.h"
 #include "v2a/core/error.h"
 #include "v2a/train/dpo_trainer.h"
+#include "v2a/train/online_dpo.h"
 #include "verbs.h"
 
 namespace v2a::cli {
@@ -16,6 +17,9 @@ void add_dpo(CLI::App& app) {
     auto o = std::make_shared<train::DpoOptions>();
     auto s = std::make_shared<std::map<std::string, std::string>>();
     auto syncdpo = std::make_shared<bool>(false);
+    auto online = std::make_shared<train::OnlineDpoOptions>();
+    auto online_ranking = std::make_shared<std::string>("gt-vs-sample");
+    online->rounds = 0;
     auto no_curriculum = std::make_shared<bool>(false);
     data->add_to(*cmd);
     cmd->add_option("--init", (*s)["init"], "SFT generator: policy start and frozen reference")->required();
@@ -75,6 +79,24 @@ void add_dpo(CLI::App& app) {
            "--dtype", [o](const std::string& d) { o->precision = parse_precision(d); },
            "compute precision: fp32 | bf16 (CPU autocast on oneDNN; fp32 master weights)")
         ->default_str("fp32");
+    cmd->add_option("--online-rounds", online->rounds,
+                    "online Flow-DPO: split the updates into R rounds; before each, the current policy samples new "
+                    "pairs and becomes the reference (no --pairs)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--online-ranking", *online_ranking,
+                    "online pairs: gt-vs-sample (ground truth wins over each sample) | oracle (the SIMULATED "
+                    "annotator's noiseless ranking: the ceiling, not a method)")
+        ->capture_default_str();
+    cmd->add_option("--online-K", online->pairs.samples_per_video, "online pairs: samples per video")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--online-steps", online->pairs.generate.sampler.steps, "online pairs: Euler steps")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--online-cfg", online->pairs.generate.sampler.cfg_strength, "online pairs: CFG strength")
+        ->capture_default_str();
+    cmd->add_option("--online-seed", online->pairs.seed, "online pairs: round r's candidate k uses seed + 1000 r + k")
+        ->capture_default_str();
     cmd->add_option("--seed", o->seed, "seed")->capture_default_str();
     cmd->add_flag("--resume", o->resume, "continue exactly from <out>/checkpoint");
     cmd->callback([=] {
@@ -83,12 +105,23 @@ void add_dpo(CLI::App& app) {
         o->run_dir = (*s)["out"];
         o->curriculum = !*no_curriculum;
         o->source = *syncdpo ? train::DpoPairSource::SyncDpo : train::DpoPairSource::Pairs;
-        V2A_CHECK(*syncdpo || !(*s)["pairs"].empty(), Usage, "dpo: --pairs is required (or --syncdpo)");
+        const bool is_online = online->rounds > 0;
+        V2A_CHECK(!(is_online && *syncdpo), Usage, "dpo: --online-rounds samples pairs; not with --syncdpo");
+        V2A_CHECK(!(is_online && !(*s)["pairs"].empty()), Usage,
+                  "dpo: --online-rounds makes its own pairs each round; drop --pairs");
+        V2A_CHECK(is_online || *syncdpo || !(*s)["pairs"].empty(), Usage,
+                  "dpo: --pairs is required (or --syncdpo, or --online-rounds)");
         std::unique_ptr<pairs::PairSet> set;
-        if (!*syncdpo) set = std::make_unique<pairs::PairSet>(pairs::PairSet::load((*s)["pairs"]));
+        if (!*syncdpo && !is_online) set = std::make_unique<pairs::PairSet>(pairs::PairSet::load((*s)["pairs"]));
         auto train = data->load(io::Split::Train, true, true, "dpo");
         auto val = data->load(io::Split::Val, true, true, "dpo");
-        auto r = train::train_dpo(set.get(), train, val, *o);
+        train::DpoResult r;
+        if (is_online) {
+            online->pairs.ranking = pairs::parse_ranking(*online_ranking);
+            r = train::train_dpo_online(train, val, *o, *online);
+        } else {
+            r = train::train_dpo(set.get(), train, val, *o);
+        }
         std::printf("dpo: %s  held-out flow loss %.4f -> %.4f  implicit accuracy %.3f  %.0f s\n",
                     r.model_path.c_str(), r.heldout_loss_init, r.heldout_loss, r.final_accuracy, r.seconds);
     });

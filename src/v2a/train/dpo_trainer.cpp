@@ -161,7 +161,10 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     if (o.source == DpoPairSource::SyncDpo) train_set = std::make_unique<LatentSet>(make_latent_set(vae, conditions));
     const LatentSet val_set = make_latent_set(vae, val);
     const double heldout_init = heldout_flow_loss(reference, val_set);
-    V2A_LOG_INFO("dpo: reference held-out flow-matching loss %.4f", heldout_init);
+    // Drift is measured against the first model of a chain of runs (online rounds), not each round's
+    // reference, so the bound cannot compound over rounds.
+    const double drift_base = o.drift_baseline > 0 ? o.drift_baseline : heldout_init;
+    V2A_LOG_INFO("dpo: reference held-out flow-matching loss %.4f (drift baseline %.4f)", heldout_init, drift_base);
 
     // Held-out pairs (the set's last heldout_pairs) and the model selection state.
     std::vector<int64_t> heldout_rows;
@@ -295,7 +298,7 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
         },
         [&] {
             std::map<std::string, double> v{{"heldout_flow_loss", heldout_flow_loss(policy, val_set)}};
-            v["heldout_drift"] = v["heldout_flow_loss"] / heldout_init - 1.0;
+            v["heldout_drift"] = v["heldout_flow_loss"] / drift_base - 1.0;
             if (!heldout_rows.empty()) {
                 v["heldout_pair_acc"] = heldout_pair_accuracy(policy, reference, *pairs, heldout_rows, cond_row,
                                                               conditions, o.beta);
@@ -313,7 +316,7 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
             }
             v["selected_step"] = double(selection.best_step);
             if (!within) {
-                V2A_LOG_INFO("dpo: held-out flow loss %.4f is %.1f%% above the reference (bound %.1f%%): stopping",
+                V2A_LOG_INFO("dpo: held-out flow loss %.4f is %.1f%% above the baseline (bound %.1f%%): stopping",
                              v["heldout_flow_loss"], 100.0 * v["heldout_drift"], 100.0 * o.max_drift);
                 loop.request_stop();
             } else if (o.patience > 0 && selection.since_best >= o.patience) {
@@ -352,7 +355,8 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     flow::save_generator(result.model_path, policy);
     const nlohmann::json summary = {{"heldout_loss_init", result.heldout_loss_init},
                                     {"heldout_loss", result.heldout_loss},
-                                    {"heldout_drift", result.heldout_loss / heldout_init - 1.0},
+                                    {"heldout_drift", result.heldout_loss / drift_base - 1.0},
+                                    {"drift_baseline", drift_base},
                                     {"heldout_pair_accuracy", result.heldout_accuracy},
                                     {"final_train_accuracy", result.final_accuracy},
                                     {"exported_step", result.exported_step},

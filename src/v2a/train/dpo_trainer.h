@@ -48,7 +48,9 @@ struct DpoOptions {
     double label_smoothing = 0.0;        // cDPO eps: the share of pairs assumed flipped
     bool auto_beta = false;              // beta from the margin scale toward a target gradient factor
     flow::AutoBeta auto_beta_options;    //   its target g* (0.2), EMA decay and clamp
-    double max_drift = -1.0;             // >= 0: stop when held-out FM loss > reference * (1 + max_drift)
+    double max_drift = -1.0;             // >= 0: stop when held-out FM loss > baseline * (1 + max_drift)
+    double drift_baseline = -1.0;        // > 0: the held-out FM loss drift is measured against (online rounds:
+                                         //   the first round's reference); <= 0: the reference's own
     int64_t heldout_pairs = 0;           // the set's last N pairs are not trained on: held-out pair accuracy
     int64_t patience = 0;                // > 0: stop after this many validations without a better held-out accuracy
     double ema_decay = 0.0;              // <= 0: export the raw weights
