@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The Flow-DPO tables (issues 14, 5), every step a v2a verb, every result a JSON file, resumable per row:
 #   Table 1: SFT base | + more SFT (same generator compute) | + DPO on ORACLE pairs (the SIMULATED
-#            annotator's noiseless ranking: the ceiling, not a method) | + SyncDPO (ground truth vs
-#            rule-based temporal negatives) | + GT-vs-sample DPO (ground truth vs the base's own sample)
+#            annotator's noiseless ranking: the ceiling, not a method; anchored on ground truth) | + SyncDPO
+#            (ground truth vs rule-based temporal negatives) | + GT-vs-sample DPO (ground truth vs the base's
+#            own sample) | + online GT-vs-sample (pairs re-sampled from the current policy each round)
 #            [+ V2A-DPO on AudioScore pairs, curriculum and mixed, + DDPO, with AUDIOSCORE=1]
-#   Table 2: beta and lambda (the winners' flow-loss weight) on the oracle pairs, seed 0 (rows t2_*)
+#   Table 2: beta, lambda (the winners' flow-loss weight) and auto-beta on the GT-vs-sample pairs, seed 0
 # over SEEDS (the tuning seed; base, judges and pairs are shared), evaluated on the TEST split, which
 # nothing but `eval` reads (pairs: train videos; early stopping and AudioScore ratings: val videos).
 # Stand-ins: the judges, the SIMULATED annotator and the benchmark (docs/JUDGES.md, docs/AUDIOSCORE.md).
@@ -16,12 +17,16 @@
 #   the converged base); SUBSET="N M T": first N train / M val / T test clips for the preference stages;
 #   K (samples per video for oracle pairs), STEPS (Euler steps), DPO_STEPS, LR, WARMUP;
 #   DPO_OPTS: the Flow-DPO options every DPO row shares (default: winners' flow loss 1.0, SDPO 0.9,
-#   early stop at +2% held-out flow loss); BETAS, LAMBDAS: Table 2; TABLES="1 2" or one of them;
+#   early stop at +2% held-out flow loss); ORACLE_OPTS: the oracle row's (its winners are samples, so
+#   the anchor is a flow loss on the clips' ground truth, --gt-anchor, instead of on the winners);
+#   ONLINE_ROUNDS (2); BETAS, LAMBDAS: Table 2; TABLES="1 2" or one of them;
 #   AUDIOSCORE=1 adds the AudioScore rows (ratings, AudioScore, pairs, V2A-DPO curriculum/mixed, DDPO);
 #   ROWS="sft_more dpo_oracle ..." runs only those Table 1 rows (two instances at --threads 1 each can
 #   split the rows between them once the pairs exist); CONTROL=0 skips the shuffled-video control.
 # Compute matching: a DPO update is 2 x batch (8) = 16 generator rows forward + backward; more SFT
-# gets DPO_STEPS updates of 16 clips. DDPO_STEPS = DPO_STEPS / 10 trains the same number of rows.
+# gets DPO_STEPS updates of 16 clips; the oracle row's anchor adds 8 rows, so it gets 2/3 of the updates.
+# Online rounds and the pair sets also sample (forward passes only), which is not counted.
+# DDPO_STEPS = DPO_STEPS / 10 trains the same number of rows.
 # Re-running resumes: every step is skipped when its output exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +46,7 @@ fi
 LR=${LR:-2e-5}
 WARMUP=${WARMUP:-10}
 DPO_OPTS=${DPO_OPTS:-"--sft-weight 1.0 --sdpo-mu 0.9 --max-drift 0.02 --val-every 20 --log-every 1"}
+ORACLE_OPTS=${ORACLE_OPTS:-"--gt-anchor 1.0 --sdpo-mu 0.9 --max-drift 0.02 --val-every 20 --log-every 1"}
 M=$DATA/manifest.csv
 mkdir -p "$OUT"
 run() { local done_file=$1; shift; [ -e "$done_file" ] && return 0; echo "+ $*"; "$@"; }
@@ -66,8 +72,9 @@ pairs_set() {  # dir pairs-args...
   run "$dir/.done" bash -c "'$V2A' ${T[*]} pairs --data '$M' --model '$BASE' --vae '$VAE' --steps $STEPS $* \
       --out '$dir' && touch '$dir/.done'"
 }
-pairs_set "$OUT/pairs_oracle" --ranking oracle -K "$K"
-pairs_set "$OUT/pairs_gt" --ranking gt-vs-sample -K 1
+TABLES=${TABLES:-"1 2"}
+want dpo_oracle && [[ " $TABLES " == *" 1 "* ]] && pairs_set "$OUT/pairs_oracle" --ranking oracle -K "$K"
+{ want gtvs || [[ " $TABLES " == *" 2 "* ]]; } && pairs_set "$OUT/pairs_gt" --ranking gt-vs-sample -K 1
 
 if [ "${AUDIOSCORE:-0}" = 1 ]; then
   # Ratings of K samples per VALIDATION video by the SIMULATED annotator (3 annotators) -> AudioScore.
@@ -95,13 +102,12 @@ evaluate() {  # name generator [generate args...]
   run "$OUT/eval/$name.json" "$V2A" "${T[@]}" eval --gt "$M" --pred "$OUT/eval/$name" --judges "$J" --allow-silent \
       --simulated-annotator sim0 --out "$OUT/eval/$name.json"
 }
-dpo_run() {  # name dpo-args...: one `v2a dpo` from the base, then its evaluation
+dpo_run() {  # name dpo-args...: one `v2a dpo` from the base (RUN_STEPS updates), then its evaluation
   local name=$1; shift
   run "$OUT/$name/generator.safetensors" "$V2A" "${T[@]}" dpo --data "$M" --init "$BASE" --vae "$VAE" \
-      --steps "$DPO_STEPS" --lr "$LR" --warmup "$WARMUP" "$@" --out "$OUT/$name"
+      --steps "${RUN_STEPS:-$DPO_STEPS}" --lr "$LR" --warmup "$WARMUP" "$@" --out "$OUT/$name"
   evaluate "$name" "$OUT/$name/generator.safetensors"
 }
-TABLES=${TABLES:-"1 2"}
 if [[ " $TABLES " == *" 1 "* ]]; then
 want sft && evaluate sft "$BASE"
 # A control, not a system: the base fed other clips' videos (how much of each metric is the video).
@@ -114,11 +120,15 @@ for s in $SEEDS; do
     evaluate "sft_more_s$s" "$OUT/sft_more_s$s/generator.safetensors"
   fi
   # shellcheck disable=SC2086
-  want dpo_oracle && dpo_run "dpo_oracle_s$s" --pairs "$OUT/pairs_oracle" --no-curriculum --seed "$s" $DPO_OPTS
+  want dpo_oracle && RUN_STEPS=$((DPO_STEPS * 2 / 3)) dpo_run "dpo_oracle_s$s" --pairs "$OUT/pairs_oracle" \
+      --no-curriculum --seed "$s" $ORACLE_OPTS
   # shellcheck disable=SC2086
   want syncdpo && dpo_run "syncdpo_s$s" --syncdpo --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
   want gtvs && dpo_run "gtvs_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --seed "$s" $DPO_OPTS
+  # shellcheck disable=SC2086
+  want gtvs_online && dpo_run "gtvs_online_s$s" --online-rounds "${ONLINE_ROUNDS:-2}" --online-ranking gt-vs-sample \
+      --online-K 1 --online-steps "$STEPS" --no-curriculum --seed "$s" $DPO_OPTS
   if [ "${AUDIOSCORE:-0}" = 1 ]; then
     # shellcheck disable=SC2086
     dpo_run "dpo_cur_s$s" --pairs "$OUT/pairs" --seed "$s" $DPO_OPTS
@@ -131,17 +141,20 @@ for s in $SEEDS; do
   fi
 done
 fi
-# Table 2 (seed 0, oracle pairs): beta (plain Flow-DPO, no winner term) and lambda.
+# Table 2 (seed 0, GT-vs-sample pairs, the Table 1 row's other options): beta, lambda, auto-beta.
 first_seed=${SEEDS%% *}
 if [[ " $TABLES " == *" 2 "* ]]; then
-for beta in ${BETAS:-500 2000 8000}; do
-  dpo_run "t2_beta${beta}" --pairs "$OUT/pairs_oracle" --no-curriculum --beta "$beta" --seed "$first_seed" \
-      --val-every 20 --log-every 1
+T2_OPTS="--pairs $OUT/pairs_gt --no-curriculum --sdpo-mu 0.9 --max-drift 0.02 --val-every 20 --log-every 1 --seed $first_seed"
+for beta in ${BETAS:-500 8000}; do
+  # shellcheck disable=SC2086
+  dpo_run "t2_beta${beta}" --beta "$beta" --sft-weight 1.0 $T2_OPTS
 done
-for lambda in ${LAMBDAS:-0.1 1.0}; do
-  dpo_run "t2_lambda${lambda}" --pairs "$OUT/pairs_oracle" --no-curriculum --sft-weight "$lambda" \
-      --seed "$first_seed" --val-every 20 --log-every 1
+for lambda in ${LAMBDAS:-0 0.1}; do
+  # shellcheck disable=SC2086
+  dpo_run "t2_lambda${lambda}" --sft-weight "$lambda" $T2_OPTS
 done
+# shellcheck disable=SC2086
+dpo_run "t2_autobeta0.2" --auto-beta 0.2 --sft-weight 1.0 $T2_OPTS
 fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"
 cat "$OUT/tables.md"

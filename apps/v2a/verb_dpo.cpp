@@ -43,6 +43,11 @@ void add_dpo(CLI::App& app) {
     cmd->add_option("--sft-weight", o->sft_weight,
                     "lambda: weight of a flow-matching loss on the winners (TangoFlux 1, JavisDiT++ 0.1)")
         ->capture_default_str();
+    cmd->add_option("--gt-anchor", o->gt_anchor,
+                    "weight of a flow-matching loss on the ground truth of each batch's clips (a real-data anchor "
+                    "for generated winners; B more generator rows per update)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("--sdpo-mu", o->sdpo_mu,
                     "Diffusion-SDPO: scale the loser's gradient so the winner's error still falls by mu of its "
                     "own step (paper: 0.9; unset = off)")

@@ -197,6 +197,27 @@ TEST(DpoTrainerTest, SdpoKeepsTheWinnersErrorLowerThanPlainDpo) {
     EXPECT_LT(sdpo_w, plain_w);
 }
 
+TEST(DpoTrainerTest, GroundTruthAnchorKeepsTheHeldOutLossOnTheData) {
+    // The fixture's winners are random patterns, not the clips' audio: DPO alone walks away from the
+    // ground truth; the anchor (a flow loss on each batch clip's real audio) holds the held-out loss.
+    Fixture f;
+    auto plain = f.options("plain");
+    plain.steps = 30;
+    plain.log_every = 30;
+    plain.curriculum = false;
+    auto anchored = plain;
+    anchored.run_dir = f.dir / "anchored";
+    anchored.gt_anchor = 1.0;
+    const auto p = train_dpo(f.pairs.get(), *f.clips, *f.clips, plain);
+    const auto a = train_dpo(f.pairs.get(), *f.clips, *f.clips, anchored);
+    EXPECT_DOUBLE_EQ(p.heldout_loss_init, a.heldout_loss_init);
+    EXPECT_LT(a.heldout_loss, p.heldout_loss);
+    const auto log = train_logs(anchored.run_dir).back();
+    ASSERT_TRUE(log.contains("gt_anchor_loss"));
+    EXPECT_GT(log["gt_anchor_loss"].get<double>(), 0.0);
+    EXPECT_FALSE(train_logs(plain.run_dir).back().contains("gt_anchor_loss"));
+}
+
 TEST(DpoTrainerTest, MaxDriftStopsAndExportsTheLastModelWithinTheBound) {
     Fixture f;
     auto o = f.options("drift");
@@ -265,6 +286,9 @@ TEST(DpoTrainerTest, BadSetupsAreNamedErrors) {
     held.patience = 0;
     held.label_smoothing = 0.7;
     test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, held); }, ErrorKind::Usage, "label smoothing");
+    held.label_smoothing = 0.0;
+    held.gt_anchor = -1.0;
+    test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, held); }, ErrorKind::Usage, "anchor weight");
     o.init.clear();
     test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, o); }, ErrorKind::Usage, "--init");
 }

@@ -113,6 +113,7 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     V2A_CHECK(o.label_smoothing >= 0.0 && o.label_smoothing < 0.5, Usage, "dpo: label smoothing must be in [0, 0.5), got ",
               o.label_smoothing);
     V2A_CHECK(o.sft_weight >= 0.0, Usage, "dpo: the winners' flow-loss weight must be >= 0, got ", o.sft_weight);
+    V2A_CHECK(o.gt_anchor >= 0.0, Usage, "dpo: the ground-truth anchor weight must be >= 0, got ", o.gt_anchor);
     V2A_CHECK(o.heldout_pairs >= 0 && o.patience >= 0, Usage, "dpo: held-out pairs and patience must be >= 0");
     V2A_CHECK(o.heldout_pairs == 0 || (o.source == DpoPairSource::Pairs && o.heldout_pairs < pairs->size()), Usage,
               "dpo: --heldout-pairs ", o.heldout_pairs, " needs a pair set with more pairs than that");
@@ -158,7 +159,9 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     StageSampler stage1(split.stage1, o.batch_size, o.seed * 2 + 1), stage2(split.stage2, o.batch_size, o.seed * 2 + 2);
     BatchSampler clip_sampler(conditions.size(), o.batch_size, o.seed);  // SyncDPO: ground-truth clips
     std::unique_ptr<LatentSet> train_set;
-    if (o.source == DpoPairSource::SyncDpo) train_set = std::make_unique<LatentSet>(make_latent_set(vae, conditions));
+    if (o.source == DpoPairSource::SyncDpo || o.gt_anchor > 0) {
+        train_set = std::make_unique<LatentSet>(make_latent_set(vae, conditions));
+    }
     const LatentSet val_set = make_latent_set(vae, val);
     const double heldout_init = heldout_flow_loss(reference, val_set);
     // Drift is measured against the first model of a chain of runs (online rounds), not each round's
@@ -284,6 +287,17 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                 m["model_l_err"] += terms.model_l_err.item<double>() * inv;
                 m["ref_l_err"] += terms.ref_l_err.item<double>() * inv;
                 m["dpo_loss"] += terms.loss.item<double>() * inv;
+            }
+            if (o.gt_anchor > 0) {
+                // The batch's clips' ground truth (posterior samples, as SFT draws them), conditioned as SFT
+                // is but without condition dropout: the preference term cannot pull the model off the data.
+                auto x1 = sample_x1(policy, *train_set, torch::tensor(clip_rows, torch::kInt64), rng);
+                auto g = fm.draw(x1, rng);
+                model::ConditionFeatures f_one{f_pol.clip_f.narrow(0, 0, b), f_pol.sync_f.narrow(0, 0, b),
+                                               f_pol.text_f.narrow(0, 0, b)};
+                auto anchor = flow::per_sample_mse(policy->velocity(g.x_t, g.t, f_one), g.target).mean();
+                loss = loss + o.gt_anchor * anchor;
+                m["gt_anchor_loss"] = anchor.item<double>();
             }
             m["stage"] = stage;
             m["beta"] = beta;

@@ -44,6 +44,9 @@ struct DpoOptions {
     double stage1_fraction = -1.0;       // < 0: proportional to stage 1's share of pairs
     int syncdpo_stages = 3;
     double sft_weight = 0.0;             // lambda: + lambda * flow loss of the winners (TangoFlux 1, JavisDiT++ 0.1)
+    double gt_anchor = 0.0;              // + this * flow loss on the GROUND TRUTH of the batch's clips: a real-data
+                                         //   anchor for generated winners (oracle / AudioScore pairs), where
+                                         //   sft_weight would self-train on samples; costs B more rows per update
     double sdpo_mu = -1.0;               // >= 0: Diffusion-SDPO's winner-preserving loser scale (paper: 0.9)
     double label_smoothing = 0.0;        // cDPO eps: the share of pairs assumed flipped
     bool auto_beta = false;              // beta from the margin scale toward a target gradient factor
