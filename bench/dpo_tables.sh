@@ -157,4 +157,5 @@ done
 dpo_run "t2_autobeta0.2" --auto-beta 0.2 --sft-weight 1.0 $T2_OPTS
 fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"
+python3 bench/dpo_diagnostics.py "$OUT" --json "$OUT/dpo_diagnostics.json" >> "$OUT/tables.md"
 cat "$OUT/tables.md"
