@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Flow-DPO tables (issues 14, 5), every step a v2a verb, every result a JSON file, resumable per row:
-#   Table 1: SFT base | + more SFT (same generator compute) | + DPO on ORACLE pairs (the SIMULATED
+#   Table 1: SFT base | + more SFT (same generator compute) | [control: SFT on the winner rows only] | + DPO on ORACLE pairs (the SIMULATED
 #            annotator's noiseless ranking: the ceiling, not a method; anchored on ground truth) | + SyncDPO
 #            (ground truth vs rule-based temporal negatives) | + GT-vs-sample DPO (ground truth vs the base's
 #            own sample) | + online GT-vs-sample (pairs re-sampled from the current policy each round)
@@ -118,6 +118,14 @@ for s in $SEEDS; do
     run "$OUT/sft_more_s$s/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --init "$BASE" \
         --steps "$DPO_STEPS" --batch 16 --lr "$LR" --warmup "$WARMUP" --seed "$s" --out "$OUT/sft_more_s$s"
     evaluate "sft_more_s$s" "$OUT/sft_more_s$s/generator.safetensors"
+  fi
+  # A control for attribution, not a system: SFT on only the WINNER rows of a DPO update (8 ground-truth
+  # clips per update, the same updates and lr). A ground-truth-winner DPO row with lambda = 1 trains exactly
+  # these rows plus the preference term, so row - sft_winners is what the preference term adds.
+  if want sft_winners; then
+    run "$OUT/sft_winners_s$s/generator.safetensors" "$V2A" "${T[@]}" train --data "$M" --vae "$VAE" --init "$BASE" \
+        --steps "$DPO_STEPS" --batch 8 --lr "$LR" --warmup "$WARMUP" --seed "$s" --out "$OUT/sft_winners_s$s"
+    evaluate "sft_winners_s$s" "$OUT/sft_winners_s$s/generator.safetensors"
   fi
   # shellcheck disable=SC2086
   want dpo_oracle && RUN_STEPS=$((DPO_STEPS * 2 / 3)) dpo_run "dpo_oracle_s$s" --pairs "$OUT/pairs_oracle" \

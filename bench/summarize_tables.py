@@ -14,6 +14,9 @@ Row schema (a JSON list of these per table):
    "metrics":     {name: {"mean": x, "lo": x|null, "hi": x|null}},
    "vs_base":     {name: {"delta": x, "lo": x|null, "hi": x|null}},    # system - sft;      {} for sft
    "vs_more_sft": {name: {"delta": x, "lo": x|null, "hi": x|null}}}    # system - sft_more; {} for sft_more
+  and, only when the control run sft_winners exists (SFT on the winner rows of a DPO update alone), on every
+  other row but the base and more SFT: "vs_sft_winners" (system - sft_winners: what the preference term adds
+  to a ground-truth-winner row's own flow term).
   names: ib_score desync kl_cnn is_cnn fd_cnn clap onset_f1 av_align sim_quality sim_good_rate heldout_fm;
   a metric a row has no data for is left out (e.g. sim_* in eval files older than them).
 
@@ -70,7 +73,7 @@ PER_CLIP = ["ib_score", "desync", "clap", "onset_f1", "av_align", "sim_quality",
 SET_LEVEL = ["kl_cnn", "is_cnn", "fd_cnn", "heldout_fm"]
 CLIP_KEY = {"sim_good_rate": "sim_good"}  # the metric's name in a clip's values, where it differs
 LOWER_IS_BETTER = {"desync", "kl_cnn", "fd_cnn", "heldout_fm"}
-BASE, MORE_SFT = "sft", "sft_more"
+BASE, MORE_SFT, WINNERS_ONLY = "sft", "sft_more", "sft_winners"
 REPS, SEED = 1000, 0
 NOTE = ("± / [lo, hi] = 95% bootstrap over test clips (per-clip metrics; seeds averaged per clip) or "
         "t-interval over seeds (FD, KL, IS, held-out FM); sim_* = the SIMULATED annotator (a stand-in for "
@@ -412,6 +415,8 @@ def build_rows(systems):
             "vs_base": compare(data[s], data[BASE]) if BASE in data and s != BASE else {},
             "vs_more_sft": compare(data[s], data[MORE_SFT]) if MORE_SFT in data and s != MORE_SFT else {},
         }
+        if WINNERS_ONLY in data and s not in (BASE, MORE_SFT, WINNERS_ONLY):
+            rows[s]["vs_sft_winners"] = compare(data[s], data[WINNERS_ONLY])
     return list(rows.values())
 
 
@@ -462,8 +467,10 @@ def markdown(title, rows):
         cells = " | ".join(cell(r["metrics"].get(k), "mean") for k in cols)
         lines.append(f"| {r['system']} | {runs} | {cells} |")
     lines += ["", NOTE, ""]
-    for field, other in (("vs_base", ("the SFT base", BASE)), ("vs_more_sft", ("more SFT", MORE_SFT))):
-        drows = [r for r in rows if r[field]]
+    for field, other in (("vs_base", ("the SFT base", BASE)), ("vs_more_sft", ("more SFT", MORE_SFT)),
+                         ("vs_sft_winners", ("SFT on the winner rows only (what the preference term adds)",
+                                             WINNERS_ONLY))):
+        drows = [r for r in rows if r.get(field)]
         if not drows:
             continue
         dcols = [k for k in KEYS if any(k in r[field] for r in drows)]

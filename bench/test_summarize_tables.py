@@ -177,5 +177,30 @@ class SummarizeTables(unittest.TestCase):
         self.assertAlmostEqual(hi, means[975])
 
 
+class WinnersOnlyControl(unittest.TestCase):
+    """With the sft_winners control present, other rows get vs_sft_winners (what the preference term adds)."""
+
+    def test_vs_sft_winners(self):
+        with tempfile.TemporaryDirectory() as t:
+            out = pathlib.Path(t)
+            (out / "eval").mkdir()
+            rng = random.Random(5)
+            base = {c: base_clip(i, rng) for i, c in enumerate(CLIPS)}
+            sets = {"fd_cnn": 50.0, "kl_cnn": 1.0, "is_cnn": 2.0}
+            write_eval(out, "sft", base, sets)
+            write_eval(out, "sft_more_s0", base, sets)
+            winners = {c: dict(v, onset_f1=v["onset_f1"] + 0.25) for c, v in base.items()}
+            write_eval(out, "sft_winners_s0", winners, sets)
+            write_eval(out, "gtvs_s0", {c: dict(v, onset_f1=v["onset_f1"] + 0.75) for c, v in base.items()}, sets)
+            res = subprocess.run([sys.executable, str(SCRIPT), str(out)], capture_output=True, text=True)
+            self.assertEqual(res.returncode, 0, res.stderr)
+            t1 = {r["system"]: r for r in json.loads((out / "dpo_table1.json").read_text())}
+            self.assertAlmostEqual(t1["gtvs"]["vs_sft_winners"]["onset_f1"]["delta"], 0.5, places=9)
+            self.assertAlmostEqual(t1["gtvs"]["vs_base"]["onset_f1"]["delta"], 0.75, places=9)
+            for name in ("sft", "sft_more", "sft_winners"):
+                self.assertNotIn("vs_sft_winners", t1[name], name)
+            self.assertIn("SFT on the winner rows only", res.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
