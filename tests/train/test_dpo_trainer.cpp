@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "support/expect_error.h"
 #include "support/temp_dir.h"
 #include "support/tiny_pipeline.h"
@@ -176,18 +178,29 @@ TEST(DpoTrainerTest, AutoBetaFollowsTheMarginAndResumesExactly) {
     expect_resume_equals_straight(f, a, 4);
 }
 
+// A plain mixed 30-update run and the same run with one lever set, both trained from the reference.
+struct PlainAndLever {
+    DpoOptions plain, lever;
+    DpoResult plain_result, lever_result;
+};
+PlainAndLever plain_and_lever(const Fixture& f, const std::string& name, const std::function<void(DpoOptions&)>& set) {
+    PlainAndLever r;
+    r.plain = f.options("plain");
+    r.plain.steps = 30;
+    r.plain.log_every = 30;
+    r.plain.curriculum = false;
+    r.lever = r.plain;
+    r.lever.run_dir = f.dir / name;
+    set(r.lever);
+    r.plain_result = train_dpo(f.pairs.get(), *f.clips, *f.clips, r.plain);
+    r.lever_result = train_dpo(f.pairs.get(), *f.clips, *f.clips, r.lever);
+    return r;
+}
+
 TEST(DpoTrainerTest, SdpoKeepsTheWinnersErrorLowerThanPlainDpo) {
     Fixture f;
-    auto plain = f.options("plain");
-    plain.steps = 30;
-    plain.log_every = 30;
-    plain.curriculum = false;
-    auto sdpo = plain;
-    sdpo.run_dir = f.dir / "sdpo";
-    sdpo.sdpo_mu = 0.9;
-    train_dpo(f.pairs.get(), *f.clips, *f.clips, plain);
-    train_dpo(f.pairs.get(), *f.clips, *f.clips, sdpo);
-    const auto p = train_logs(plain.run_dir).back(), s = train_logs(sdpo.run_dir).back();
+    const auto r = plain_and_lever(f, "sdpo", [](DpoOptions& o) { o.sdpo_mu = 0.9; });
+    const auto p = train_logs(r.plain.run_dir).back(), s = train_logs(r.lever.run_dir).back();
     ASSERT_TRUE(s.contains("sdpo_scale"));
     EXPECT_GE(s["sdpo_scale"].get<double>(), 0.0);
     EXPECT_LE(s["sdpo_scale"].get<double>(), 1.0);
@@ -201,21 +214,13 @@ TEST(DpoTrainerTest, GroundTruthAnchorKeepsTheHeldOutLossOnTheData) {
     // The fixture's winners are random patterns, not the clips' audio: DPO alone walks away from the
     // ground truth; the anchor (a flow loss on each batch clip's real audio) holds the held-out loss.
     Fixture f;
-    auto plain = f.options("plain");
-    plain.steps = 30;
-    plain.log_every = 30;
-    plain.curriculum = false;
-    auto anchored = plain;
-    anchored.run_dir = f.dir / "anchored";
-    anchored.gt_anchor = 1.0;
-    const auto p = train_dpo(f.pairs.get(), *f.clips, *f.clips, plain);
-    const auto a = train_dpo(f.pairs.get(), *f.clips, *f.clips, anchored);
-    EXPECT_DOUBLE_EQ(p.heldout_loss_init, a.heldout_loss_init);
-    EXPECT_LT(a.heldout_loss, p.heldout_loss);
-    const auto log = train_logs(anchored.run_dir).back();
+    const auto r = plain_and_lever(f, "anchored", [](DpoOptions& o) { o.gt_anchor = 1.0; });
+    EXPECT_DOUBLE_EQ(r.plain_result.heldout_loss_init, r.lever_result.heldout_loss_init);
+    EXPECT_LT(r.lever_result.heldout_loss, r.plain_result.heldout_loss);
+    const auto log = train_logs(r.lever.run_dir).back();
     ASSERT_TRUE(log.contains("gt_anchor_loss"));
     EXPECT_GT(log["gt_anchor_loss"].get<double>(), 0.0);
-    EXPECT_FALSE(train_logs(plain.run_dir).back().contains("gt_anchor_loss"));
+    EXPECT_FALSE(train_logs(r.plain.run_dir).back().contains("gt_anchor_loss"));
 }
 
 TEST(DpoTrainerTest, MaxDriftStopsAndExportsTheLastModelWithinTheBound) {
