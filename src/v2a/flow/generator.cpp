@@ -28,6 +28,18 @@ GeneratorConfig GeneratorConfig::preset(const std::string& name, double duration
     return c;
 }
 
+GeneratorConfig GeneratorConfig::mmaudio(const model::NetworkConfig& network, double duration) {
+    GeneratorConfig c;
+    c.network = network;
+    c.network.duration = duration;
+    c.conditioner = model::ConditionerConfig::for_network(network, "paper");
+    c.conditioner.name = "mmaudio";
+    c.conditioner.clip_mode = c.conditioner.sync_mode = c.conditioner.text_mode = model::StreamMode::Precomputed;
+    c.duration = duration;
+    c.validate();
+    return c;
+}
+
 std::string GeneratorConfig::to_json() const {
     nlohmann::json j = {{"network", network.to_json()},
                         {"conditioner", conditioner.to_json()},
@@ -81,7 +93,14 @@ model::ConditionFeatures V2AGeneratorImpl::null_features(int64_t batch, const st
     if (!negative.empty()) {
         V2A_CHECK(int64_t(negative.size()) == batch, Usage, "generator: ", negative.size(),
                   " negative prompts for a batch of ", batch);
+        V2A_CHECK(cond->config().text_mode == model::StreamMode::Learned, Usage,
+                  "generator: negative prompts need a text encoder, and this generator's text features are "
+                  "precomputed (give negative text features instead)");
         f.text_f = cond->text->encode(negative);
+    } else if (cond->config().text_mode == model::StreamMode::Precomputed) {
+        // Real text features come from outside (MMAudio's CLIP): the null text is the network's stored
+        // encoding of "" (empty_string_feat), exactly as MMAudio's get_empty_conditions.
+        f.text_f = net->get_empty_string_sequence(batch);
     } else {
         f.text_f = cond->empty_text_features().unsqueeze(0).expand({batch, -1, -1});
     }

@@ -33,6 +33,9 @@ struct GeneratorConfig {
 
     /// "tiny" | "bench" | MMAudio network presets (with paper-width precomputed-feature conditioners).
     static GeneratorConfig preset(const std::string& name, double duration = 4.0, int frame_size = 64);
+    /// A converted MMAudio network: every condition stream precomputed (MMAudio's CLIP / Synchformer /
+    /// CLIP-text features, extracted outside v2a), the null text taken from the network's empty_string_feat.
+    static GeneratorConfig mmaudio(const model::NetworkConfig& network, double duration = 8.0);
     std::string to_json() const;
     static GeneratorConfig from_json(const std::string& text);
     void validate() const;

@@ -1,7 +1,9 @@
 #include "v2a/model/network_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "v2a/core/error.h"
@@ -220,6 +222,101 @@ NetworkConfig NetworkConfig::from_json(const nlohmann::json& j, const NetworkCon
     get_int("sample_rate", c.sample_rate);
     get_int("hop", c.hop);
     get_double("duration", c.duration);
+    c.validate();
+    return c;
+}
+
+MMAudioArchitecture mmaudio_architecture_from_args(const nlohmann::json& args, const NetworkConfig& base) {
+    V2A_CHECK(args.is_object(), Config, "MMAudio arguments: expected a JSON object, got ", args.type_name());
+    static const std::set<std::string> known = {"latent_dim",     "clip_dim",     "sync_dim",     "text_dim",
+                                                "hidden_dim",     "depth",        "fused_depth",  "num_heads",
+                                                "mlp_ratio",      "latent_seq_len", "clip_seq_len", "sync_seq_len",
+                                                "text_seq_len",   "v2"};
+    nlohmann::json config = nlohmann::json::object();
+    for (auto it = args.begin(); it != args.end(); ++it) {
+        V2A_CHECK(known.count(it.key()) > 0, Config, "MMAudio arguments: unknown argument '", it.key(), "'");
+        if (it.key().find("_seq_len") == std::string::npos || it.key() == "text_seq_len") config[it.key()] = *it;
+    }
+    MMAudioArchitecture a;
+    a.config = NetworkConfig::from_json(config, base);
+    a.config.name = "mmaudio";
+    a.lengths = a.config.sequence_lengths();
+    auto length = [&](const char* key, int64_t& out) {
+        if (!args.contains(key)) return;
+        V2A_CHECK(args[key].is_number_integer() && args[key].get<int64_t>() > 0, Config, "MMAudio arguments: '",
+                  key, "' must be a positive integer, got ", args[key].dump());
+        out = args[key].get<int64_t>();
+    };
+    length("latent_seq_len", a.lengths.latent);
+    length("clip_seq_len", a.lengths.clip);
+    length("sync_seq_len", a.lengths.sync);
+    V2A_CHECK(a.lengths.sync % 8 == 0, Config, "MMAudio arguments: sync_seq_len ", a.lengths.sync,
+              " is not a multiple of 8 (tokens per sync segment)");
+    return a;
+}
+
+NetworkConfig infer_network_config(const ShapeMap& shapes) {
+    auto shape = [&](const std::string& key) -> const std::vector<int64_t>& {
+        auto it = shapes.find(key);
+        V2A_CHECK(it != shapes.end(), Model, "MMAudio state dict: no '", key,
+                  "' (not an MMAudio network, or a prefix/nesting the converter did not strip)");
+        return it->second;
+    };
+    auto dim = [&](const std::string& key, size_t rank, size_t axis) {
+        const auto& s = shape(key);
+        V2A_CHECK(s.size() == rank, Model, "MMAudio state dict: '", key, "' has rank ", s.size(), ", expected ", rank);
+        return s[axis];
+    };
+    NetworkConfig c = NetworkConfig::small_16k();
+    c.name = "mmaudio";
+    // v2 puts an activation at index 1 of the clip/text input projections, so their MLP moves to index 2.
+    const bool v1_layout = shapes.count("clip_input_proj.1.w1.weight") > 0;
+    const bool v2_layout = shapes.count("clip_input_proj.2.w1.weight") > 0;
+    V2A_CHECK(v1_layout != v2_layout, Model, "MMAudio state dict: cannot tell v1 from v2 (clip_input_proj.1 and "
+              "clip_input_proj.2 both ", v1_layout ? "present" : "absent", ")");
+    c.v2 = v2_layout;
+    c.hidden_dim = dim("audio_input_proj.0.weight", 3, 0);
+    c.latent_dim = dim("audio_input_proj.0.weight", 3, 1);
+    c.clip_dim = dim("clip_input_proj.0.weight", 2, 1);
+    c.sync_dim = dim("sync_input_proj.0.weight", 3, 1);
+    c.text_dim = dim("text_input_proj.0.weight", 2, 1);
+    c.text_seq_len = dim("empty_string_feat", 2, 0);
+    int64_t joint = 0, fused = 0;
+    static const std::regex block_re(R"(^(joint|fused)_blocks\.(\d+)\.)");
+    for (const auto& [key, s] : shapes) {
+        std::smatch m;
+        if (!std::regex_search(key, m, block_re)) continue;
+        int64_t& count = m[1].str() == "joint" ? joint : fused;
+        count = std::max<int64_t>(count, std::stoll(m[2].str()) + 1);
+    }
+    V2A_CHECK(joint > 0, Model, "MMAudio state dict: no joint_blocks.* keys");
+    c.depth = joint + fused;
+    c.fused_depth = fused;
+    const int64_t head_dim = dim("joint_blocks.0.latent_block.attn.q_norm.weight", 1, 0);
+    V2A_CHECK(head_dim > 0 && c.hidden_dim % head_dim == 0, Model, "MMAudio state dict: q_norm width ", head_dim,
+              " does not divide hidden_dim ", c.hidden_dim);
+    c.num_heads = c.hidden_dim / head_dim;
+    // FFN width = swiglu(mlp_ratio * hidden): MMAudio always uses 4.0; other ratios are tried in quarters.
+    const int64_t ffn = dim("joint_blocks.0.latent_block.ffn.w1.weight", 3, 0);
+    std::vector<double> ratios{4.0};
+    for (int q = 1; q <= 64; ++q) ratios.push_back(q / 4.0);
+    auto ratio = std::find_if(ratios.begin(), ratios.end(), [&](double r) {
+        return swiglu_hidden_dim(static_cast<int64_t>(static_cast<double>(c.hidden_dim) * r)) == ffn;
+    });
+    V2A_CHECK(ratio != ratios.end(), Model, "MMAudio state dict: FFN width ", ffn,
+              " matches no mlp_ratio for hidden_dim ", c.hidden_dim);
+    c.mlp_ratio = *ratio;
+    const int64_t t_freq = dim("t_embed.mlp.0.weight", 2, 1);
+    V2A_CHECK(t_freq == (c.v2 ? c.hidden_dim : 256), Model, "MMAudio state dict: t_embed.mlp.0.weight has ", t_freq,
+              " inputs, expected ", c.v2 ? c.hidden_dim : 256, " for the ", c.v2 ? "v2" : "v1", " layout");
+    if (c.latent_dim == 40) {
+        c.sample_rate = 44100;
+        c.hop = 512;
+    } else {
+        c.sample_rate = 16000;
+        c.hop = 256;
+    }
+    c.duration = 8.0;
     c.validate();
     return c;
 }

@@ -3,6 +3,7 @@
 // Ref: hkchengrex/MMAudio mmaudio/model/networks.py (get_my_mmaudio), mmaudio/model/sequence_config.py
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,31 @@ struct NetworkConfig {
     static NetworkConfig from_json(const nlohmann::json& j, const NetworkConfig& base);
     static NetworkConfig from_json(const nlohmann::json& j);
 };
+
+/// A network as MMAudio's constructor describes it: the config plus explicit sequence lengths
+/// (MMAudio(latent_seq_len=..., clip_seq_len=..., sync_seq_len=...) need not follow a duration).
+struct MMAudioArchitecture {
+    NetworkConfig config;
+    SequenceLengths lengths;
+};
+
+/// From MMAudio's constructor keyword arguments (networks.py MMAudio.__init__: latent_dim, clip_dim,
+/// sync_dim, text_dim, hidden_dim, depth, fused_depth, num_heads, mlp_ratio, latent_seq_len,
+/// clip_seq_len, sync_seq_len, text_seq_len, v2). Missing lengths follow `base`'s duration; unknown
+/// keys and wrong types throw v2a::Error(Config) naming the key.
+MMAudioArchitecture mmaudio_architecture_from_args(const nlohmann::json& args,
+                                                   const NetworkConfig& base = NetworkConfig::small_16k());
+
+/// Tensor shapes by MMAudio state-dict key.
+using ShapeMap = std::map<std::string, std::vector<int64_t>>;
+
+/// Reads the architecture off a state dict's shapes: widths from the input projections, depth and
+/// fused_depth from the block indices, num_heads from the q_norm width (= head_dim), mlp_ratio from the
+/// FFN width, v1 vs v2 from the input-projection layout (v2 has an activation at index 1, so its MLP
+/// sits at index 2), text_seq_len from empty_string_feat, and the audio front end from latent_dim
+/// (20 -> 16 kHz / hop 256, 40 -> 44.1 kHz / hop 512; duration 8 s as MMAudio trains). Throws
+/// v2a::Error(Model) naming the missing or inconsistent key.
+NetworkConfig infer_network_config(const ShapeMap& shapes);
 
 /// SwiGLU hidden width rule shared by MLP and ConvMLP (sd3-ref): 2/3 of `hidden`, rounded up to a
 /// multiple of `multiple_of`.
