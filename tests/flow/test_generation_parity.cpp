@@ -46,8 +46,11 @@ ParityRun run_fixture_sampler(bool nudge = false) {
 
 TEST(GenerationParityTest, EulerCfgThroughTheSamplerPathMatchesMMAudio) {
     const auto run = run_fixture_sampler();
-    EXPECT_LE(relative_max_error(run.normalized, run.io.at("out.euler_cfg_normalized")), kParityTolerance);
-    EXPECT_LE(relative_max_error(run.unnormalized, run.io.at("out.euler_cfg_unnormalized")), kParityTolerance);
+    const double err = relative_max_error(run.normalized, run.io.at("out.euler_cfg_normalized"));
+    const double err_unnormalized = relative_max_error(run.unnormalized, run.io.at("out.euler_cfg_unnormalized"));
+    std::printf("[ parity ] euler+cfg %.2e unnormalised %.2e\n", err, err_unnormalized);
+    EXPECT_LE(err, kParityTolerance);
+    EXPECT_LE(err_unnormalized, kParityTolerance);
 }
 
 TEST(GenerationParityTest, TheComparisonCanFail) {

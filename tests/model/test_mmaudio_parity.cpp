@@ -38,7 +38,9 @@ TEST(MMAudioParityTest, ForwardMatchesTheReference) {
     const auto io = test::parity_file("net_io.safetensors").tensors;
     const auto v = net->forward(io.at("in.latent"), io.at("in.clip_f"), io.at("in.sync_f"), io.at("in.text_f"),
                                 io.at("in.t"));
-    EXPECT_LE(relative_max_error(v, io.at("out.forward")), kParityTolerance);
+    const double err = relative_max_error(v, io.at("out.forward"));
+    std::printf("[ parity ] out.forward %.2e\n", err);
+    EXPECT_LE(err, kParityTolerance);
 }
 
 TEST(MMAudioParityTest, EmptyConditionVelocityMatchesTheReference) {
@@ -47,7 +49,9 @@ TEST(MMAudioParityTest, EmptyConditionVelocityMatchesTheReference) {
     const auto io = test::parity_file("net_io.safetensors").tensors;
     const auto& latent = io.at("in.latent");
     const auto v = net->predict_flow(latent, io.at("in.t"), net->get_empty_conditions(latent.size(0)));
-    EXPECT_LE(relative_max_error(v, io.at("out.empty_flow")), kParityTolerance);
+    const double err = relative_max_error(v, io.at("out.empty_flow"));
+    std::printf("[ parity ] out.empty_flow %.2e\n", err);
+    EXPECT_LE(err, kParityTolerance);
 }
 
 TEST(MMAudioParityTest, NegativeTextVelocityMatchesTheReference) {
@@ -58,7 +62,9 @@ TEST(MMAudioParityTest, NegativeTextVelocityMatchesTheReference) {
     // MMAudio keeps the negative text batch of 1 and broadcasts it over the latent batch.
     const auto empty = net->get_empty_conditions(latent.size(0), io.at("in.neg_text_f"));
     const auto v = net->predict_flow(latent, io.at("in.t"), empty);
-    EXPECT_LE(relative_max_error(v, io.at("out.negtext_flow")), kParityTolerance);
+    const double err = relative_max_error(v, io.at("out.negtext_flow"));
+    std::printf("[ parity ] out.negtext_flow %.2e\n", err);
+    EXPECT_LE(err, kParityTolerance);
 }
 
 TEST(MMAudioParityTest, TheComparisonCanFail) {
