@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     v2a::cli::add_dpo(app);
     v2a::cli::add_ddpo(app);
     v2a::cli::add_serve(app);
+    v2a::cli::add_convert(app);
 
     try {
         app.parse(argc, argv);
