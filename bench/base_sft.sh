@@ -8,7 +8,9 @@
 #   UNTIL=1200 bash bench/base_sft.sh                  constant-lr segment to update 1200
 #   UNTIL=4000 DECAY_AT=3200,3600 bash bench/base_sft.sh   resume and decay at 3200 and 3600
 #   python3 bench/convergence.py $OUT/sft/metrics.jsonl    is it converged? (held-out EMA loss per segment)
-# Environment: V2A, OUT (default runs/base), DATA (default data/bench), THREADS, BATCH (8), LR (3e-4).
+#   UNTIL=6000 SCHEDULE=cosine DTYPE=bf16 bash bench/base_sft.sh   resume, anneal (cosine to 0 at UNTIL) in bf16
+# Environment: V2A, OUT (default runs/base), DATA (default data/bench), THREADS, BATCH (8), LR (3e-4),
+# DECAY_AT (step schedule milestones), SCHEDULE (constant | step | cosine), DTYPE (fp32 | bf16, D13).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V2A=${V2A:-build/v2a}
@@ -25,8 +27,10 @@ run "$OUT/vae/vae.safetensors" "$V2A" "${T[@]}" train-vae --data "$M" --out "$OU
 run "$OUT/judges/judges.json" "$V2A" "${T[@]}" train-judges --data "$M" --out "$OUT/judges"
 decay=()
 [ -n "${DECAY_AT:-}" ] && decay=(--lr-schedule step --lr-milestones "$DECAY_AT")
+[ "${SCHEDULE:-}" = cosine ] && decay=(--lr-schedule cosine --min-lr 0)
 "$V2A" "${T[@]}" train --data "$M" --vae "$OUT/vae/vae.safetensors" --out "$OUT/sft" --steps "$UNTIL" \
-    --batch "${BATCH:-8}" --lr "${LR:-3e-4}" --checkpoint-every 100 --val-every 100 --resume "${decay[@]}"
+    --batch "${BATCH:-8}" --lr "${LR:-3e-4}" --checkpoint-every 100 --val-every 100 --resume \
+    --dtype "${DTYPE:-fp32}" "${decay[@]}"
 cp "$OUT/sft/generator.safetensors" "$OUT/sft/generator_$UNTIL.safetensors.tmp"
 mv "$OUT/sft/generator_$UNTIL.safetensors.tmp" "$OUT/sft/generator_$UNTIL.safetensors"
 echo "base_sft: $OUT/sft/generator_$UNTIL.safetensors"

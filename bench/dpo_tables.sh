@@ -19,7 +19,8 @@
 #   DPO_OPTS: the Flow-DPO options every DPO row shares (default: winners' flow loss 1.0, SDPO 0.9,
 #   early stop at +2% held-out flow loss); ORACLE_OPTS: the oracle row's (its winners are samples, so
 #   the anchor is a flow loss on the clips' ground truth, --gt-anchor, instead of on the winners);
-#   ONLINE_ROUNDS (2); BETAS, LAMBDAS: Table 2; TABLES="1 2" or one of them;
+#   ONLINE_ROUNDS (2); BETAS, LAMBDAS: Table 2; AUTOBETA_OPTS (--auto-beta-decay 0.9: auto-beta starts at
+#   --beta and only lowers it, stop 15); TABLES="1 2" or one of them;
 #   AUDIOSCORE=1 adds the AudioScore rows (ratings, AudioScore, pairs, V2A-DPO curriculum/mixed, DDPO);
 #   ROWS="sft_more dpo_oracle ..." runs only those Table 1 rows (two instances at --threads 1 each can
 #   split the rows between them once the pairs exist); CONTROL=0 skips the shuffled-video control.
@@ -162,7 +163,7 @@ for lambda in ${LAMBDAS:-0 0.1}; do
   dpo_run "t2_lambda${lambda}" --sft-weight "$lambda" $T2_OPTS
 done
 # shellcheck disable=SC2086
-dpo_run "t2_autobeta0.2" --auto-beta 0.2 --sft-weight 1.0 $T2_OPTS
+dpo_run "t2_autobeta0.2" --auto-beta 0.2 ${AUTOBETA_OPTS:---auto-beta-decay 0.9} --sft-weight 1.0 $T2_OPTS
 fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"
 python3 bench/dpo_diagnostics.py "$OUT" --json "$OUT/dpo_diagnostics.json" >> "$OUT/tables.md"

@@ -61,8 +61,12 @@ void add_dpo(CLI::App& app) {
                o->auto_beta_options.target_factor = g;
            },
            "set beta from the margin scale so the gradient factor sigma(-z) sits near this target (SimpleTuner: "
-           "0.2); --beta is then unused")
+           "0.2); --beta is then its starting value and ceiling (auto-beta only lowers it)")
         ->check(CLI::Range(0.01, 0.49));
+    cmd->add_option("--auto-beta-decay", o->auto_beta_options.decay,
+                    "auto-beta: EMA decay of the margin scale (0.99 ~ 100 updates of memory; short runs want ~0.9)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 0.999));
     cmd->add_option("--max-drift", o->max_drift,
                     "early stop: when the held-out flow loss exceeds the reference's by this fraction (e.g. 0.02); "
                     "the last validated model within the bound is exported")
@@ -109,6 +113,9 @@ void add_dpo(CLI::App& app) {
         o->vae_path = (*s)["vae"];
         o->run_dir = (*s)["out"];
         o->curriculum = !*no_curriculum;
+        // Auto-beta starts at --beta and only lowers it: at the reference every margin is 0, and an
+        // uncapped start (1e5) saturated the loss before the margin scale was known (stop 14).
+        if (o->auto_beta) o->auto_beta_options.max_beta = std::max(o->auto_beta_options.min_beta, o->beta);
         o->source = *syncdpo ? train::DpoPairSource::SyncDpo : train::DpoPairSource::Pairs;
         const bool is_online = online->rounds > 0;
         V2A_CHECK(!(is_online && *syncdpo), Usage, "dpo: --online-rounds samples pairs; not with --syncdpo");

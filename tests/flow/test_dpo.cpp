@@ -146,6 +146,9 @@ TEST(AutoBetaTest, BetaPutsTheTypicalMarginAtTheTargetGradientFactor) {
     a.min_beta = 1.0;
     a.max_beta = 1e6;
     EXPECT_DOUBLE_EQ(a.beta(), 1e6);  // no margin seen yet (policy = reference)
+    a.update(0.0);                    // a zero margin (policy = reference) does not seed the EMA
+    EXPECT_DOUBLE_EQ(a.beta(), 1e6);
+    EXPECT_EQ(a.updates, 0);
     a.update(0.01);
     EXPECT_NEAR(a.beta(), 2.0 * std::log(4.0) / 0.01, 1e-9);
     // At that beta a pair with the typical margin has z = beta m / 2 and sigma(-z) = 0.2.

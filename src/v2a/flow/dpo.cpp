@@ -81,7 +81,10 @@ double AutoBeta::beta() const {
 }
 
 void AutoBeta::update(double abs_raw_margin) {
-    // The first margin seeds the EMA, so it carries no bias toward 0.
+    // The first margin seeds the EMA, so it carries no bias toward 0. A zero margin (the policy still
+    // equals the reference, as at the first update) does not: seeded with 0, the EMA would keep beta at
+    // its ceiling for ~1/(1 - decay) updates (stop 14: auto-beta spent its run near the clamp).
+    if (updates == 0 && !(abs_raw_margin > 0.0)) return;
     margin_ema = updates == 0 ? abs_raw_margin : decay * margin_ema + (1.0 - decay) * abs_raw_margin;
     ++updates;
 }

@@ -60,7 +60,7 @@ torch::Tensor scale_gradient(const torch::Tensor& e, const torch::Tensor& scale)
 struct AutoBeta {
     double target_factor = 0.2;           // g*
     double decay = 0.99;                  // EMA decay of |raw margin|
-    double min_beta = 10.0, max_beta = 1e5;
+    double min_beta = 10.0, max_beta = 1e5;  // v2a dpo sets max_beta to --beta: auto-beta only lowers it
     double margin_ema = 0.0;              // state (checkpointed by the trainer)
     int64_t updates = 0;
     double beta() const;
