@@ -9,6 +9,7 @@
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/progress.h"
+#include "v2a/flow/feature_generation.h"
 #include "v2a/flow/pipeline.h"
 #include "v2a/io/media.h"
 #include "v2a/score/labels.h"
@@ -25,7 +26,44 @@ struct GenerateArgs {
     int steps = 25, batch = 8, vocoder_iterations = 32, samples_per_clip = 0;
     uint64_t seed = 42;
     std::string dtype = "fp32";
+    std::vector<std::string> features;  // MMAudio feature files (converted MMAudio network)
 };
+
+// --features: MMAudio's extracted features per clip through a converted MMAudio network; the VAE may be
+// ours or a converted MMAudio VAE. One file -> --out, several -> --out-dir/<file stem>.wav.
+void run_features(const GenerateArgs& args) {
+    V2A_CHECK(args.video.empty() && args.manifest.empty() && args.prompt.empty() && args.negative.empty(), Usage,
+              "generate: --features replaces --video, --manifest and the prompts (the text is in the features)");
+    V2A_CHECK(args.features.size() == 1 ? !args.out.empty() : !args.out_dir.empty(), Usage,
+              "generate: one --features file needs --out FILE, several need --out-dir");
+    auto generator = flow::load_generator(args.model);
+    int64_t n_mels = 0;
+    auto decode = flow::load_vae_decoder(args.vae, &n_mels);
+    audio::GriffinLimOptions gl;
+    gl.iterations = args.vocoder_iterations;
+    audio::GriffinLimVocoder vocoder(n_mels == 128 ? audio::MelOptions::mmaudio_44k() : audio::MelOptions::mmaudio_16k(), gl);
+    flow::GenerateOptions go;
+    go.sampler.steps = args.steps;
+    go.sampler.cfg_strength = args.cfg;
+    go.seed = args.seed;
+    go.precision = parse_precision(args.dtype);
+    if (!args.out_dir.empty()) fs::ensure_dir(args.out_dir);
+    for (const auto& file : args.features) {
+        const auto clip = flow::read_feature_clip(file, generator);
+        Progress progress("generate", args.steps, "step");
+        const auto latents =
+            flow::sample_from_features(generator, clip, go, [&](const flow::StepInfo&) { progress.advance(); });
+        progress.finish();
+        torch::NoGradGuard no_grad;
+        const auto wav = vocoder.decode(decode(generator->net->unnormalize(latents).transpose(1, 2)));
+        const std::filesystem::path out = args.features.size() == 1
+                                              ? std::filesystem::path(args.out)
+                                              : std::filesystem::path(args.out_dir) /
+                                                    (std::filesystem::path(file).stem().string() + ".wav");
+        io::write_audio_file(out, flow::to_audio(wav[0], vocoder.mel_options().sample_rate));
+        std::printf("generate: %s (%.2f s) -> %s\n", file.c_str(), clip.duration, out.c_str());
+    }
+}
 
 // K samples per clip (--samples-per-clip): sample k of a clip uses seed + k and the clip's own noise
 // stream (flow::noise_seed), so a sample is the same whatever batch it lands in and matches the
@@ -92,6 +130,7 @@ std::vector<int64_t> shuffled_rows(int64_t n, uint64_t seed) {
 }
 
 void run(const GenerateArgs& args) {
+    if (!args.features.empty()) return run_features(args);
     V2A_CHECK(args.video.empty() || args.manifest.empty(), Usage, "generate: give --video or --manifest, not both");
     V2A_CHECK(args.samples_per_clip == 0 || !args.manifest.empty(), Usage,
               "generate: --samples-per-clip needs --manifest and --out-dir");
@@ -190,8 +229,12 @@ void add_generate(CLI::App& app) {
     auto* cmd = app.add_subcommand("generate", "generate audio for a video (or a prompt), or a manifest split");
     auto a = std::make_shared<GenerateArgs>();
     cmd->add_option("--model", a->model, "generator checkpoint (generator.safetensors)")->required();
-    cmd->add_option("--vae", a->vae, "VAE checkpoint (vae.safetensors)")->required();
+    cmd->add_option("--vae", a->vae, "VAE checkpoint (vae.safetensors, or a converted MMAudio VAE with --features)")->required();
     cmd->add_option("--video", a->video, "input video (any container FFmpeg reads); omit for text-to-audio");
+    cmd->add_option("--features", a->features,
+                    "MMAudio feature files (clip_features, sync_features, text_features) for a network converted "
+                    "with v2a convert; --vae may then be a converted MMAudio VAE")
+        ->check(CLI::ExistingFile);
     cmd->add_option("--prompt", a->prompt, "text prompt (optional with --video)");
     cmd->add_option("--negative-prompt", a->negative, "replaces the empty text in the unconditional CFG pass");
     cmd->add_option("--duration", a->duration, "seconds (default: the model's training duration)");
