@@ -10,7 +10,8 @@
 #   python3 bench/convergence.py $OUT/sft/metrics.jsonl    is it converged? (held-out EMA loss per segment)
 #   UNTIL=6000 SCHEDULE=cosine DTYPE=bf16 bash bench/base_sft.sh   resume, anneal (cosine to 0 at UNTIL) in bf16
 # Environment: V2A, OUT (default runs/base), DATA (default data/bench), THREADS, BATCH (8), LR (3e-4),
-# DECAY_AT (step schedule milestones), SCHEDULE (constant | step | cosine), DTYPE (fp32 | bf16, D13).
+# DECAY_AT (step schedule milestones), SCHEDULE (constant | step | cosine), DTYPE (fp32 | bf16, D13),
+# VAL_EVERY (100: held-out flow loss of live and EMA weights; each costs ~3 passes over the val clips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V2A=${V2A:-build/v2a}
@@ -29,7 +30,7 @@ decay=()
 [ -n "${DECAY_AT:-}" ] && decay=(--lr-schedule step --lr-milestones "$DECAY_AT")
 [ "${SCHEDULE:-}" = cosine ] && decay=(--lr-schedule cosine --min-lr 0)
 "$V2A" "${T[@]}" train --data "$M" --vae "$OUT/vae/vae.safetensors" --out "$OUT/sft" --steps "$UNTIL" \
-    --batch "${BATCH:-8}" --lr "${LR:-3e-4}" --checkpoint-every 100 --val-every 100 --resume \
+    --batch "${BATCH:-8}" --lr "${LR:-3e-4}" --checkpoint-every 100 --val-every "${VAL_EVERY:-100}" --resume \
     --dtype "${DTYPE:-fp32}" "${decay[@]}"
 cp "$OUT/sft/generator.safetensors" "$OUT/sft/generator_$UNTIL.safetensors.tmp"
 mv "$OUT/sft/generator_$UNTIL.safetensors.tmp" "$OUT/sft/generator_$UNTIL.safetensors"

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   build-essential cmake pkg-config ccache git
   libtorch-dev libopenblas0-pthread            # tensors/autograd; OpenBLAS: without it matmuls run ~10x slower
+  libgloo-dev                                  # headers of the Gloo backend LibTorch's c10d was built with (data parallel)
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev libswscale-dev   # media decode/encode/mux
   libsndfile1-dev nlohmann-json3-dev libcli11-dev libsqlite3-dev libcpp-httplib-dev libgtest-dev
   libopencv-dev                                # drawing for the benchmark, Farneback flow for AV-Align

@@ -5,7 +5,11 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
+#include <set>
+#include <string>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/core/log.h"
 #include "v2a/core/threads.h"
@@ -35,9 +39,20 @@ int main(int argc, char** argv) {
     std::string log_level = "info";
     app.add_option("--threads", threads, "intra-op threads (default: OMP_NUM_THREADS, else all cores)");
     app.add_option("--log-level", log_level, "debug, info, warn, error or quiet")->capture_default_str();
+    // Started by torchrun or `v2a launch` (RANK/WORLD_SIZE set): join the c10d group before the verb runs.
+    std::unique_ptr<v2a::dist::World> world;
     app.parse_complete_callback([&] {
         v2a::log::set_level(v2a::log::parse_level(log_level));
         v2a::configure_threads(threads);
+        const auto info = v2a::dist::world_from_env();
+        if (info.world_size > 1) {
+            // The verbs whose work is split over ranks (docs/DISTRIBUTED.md); any other would run N times.
+            static const std::set<std::string> data_parallel{"train", "train-vae", "train-judges", "dpo", "ddpo"};
+            const std::string verb = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name();
+            V2A_CHECK(data_parallel.count(verb), Usage, "'", verb, "' does not run data-parallel (WORLD_SIZE=",
+                      info.world_size, "); these do: train, train-vae, train-judges, dpo, ddpo");
+            world = std::make_unique<v2a::dist::World>(info);
+        }
     });
 
     v2a::cli::add_synth(app);
@@ -54,6 +69,7 @@ int main(int argc, char** argv) {
     v2a::cli::add_ddpo(app);
     v2a::cli::add_serve(app);
     v2a::cli::add_convert(app);
+    v2a::cli::add_launch(app);
 
     try {
         app.parse(argc, argv);

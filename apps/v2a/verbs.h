@@ -23,5 +23,6 @@ void add_dpo(CLI::App& app);
 void add_ddpo(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_convert(CLI::App& app);
+void add_launch(CLI::App& app);
 
 }  // namespace v2a::cli

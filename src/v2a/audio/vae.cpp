@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/io/checkpoint.h"
 
@@ -151,7 +152,12 @@ torch::Tensor MelVaeImpl::decode(const torch::Tensor& latent) {
 
 MelVaeImpl::Losses MelVaeImpl::loss(const torch::Tensor& log_mel, torch::Generator generator) {
     auto posterior = encode(log_mel);
-    auto recon = decode(posterior.sample(generator));
+    // Data parallel: log_mel is this rank's slice; draw the global batch's noise, keep our rows.
+    const int64_t global = posterior.mean.size(0) * dist::world_size();
+    auto shape = posterior.mean.sizes().vec();
+    shape[0] = global;
+    auto eps = dist::shard_rows(torch::randn(shape, generator, posterior.mean.options()));
+    auto recon = decode(posterior.mean + posterior.std * eps);
     auto reconstruction = ((recon - log_mel) / mel_std.view({1, -1, 1})).abs().mean();
     auto kl = posterior.kl().mean();
     return {reconstruction + options_.kl_weight * kl, reconstruction, kl};

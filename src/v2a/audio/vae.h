@@ -65,7 +65,8 @@ public:
     struct Losses {
         torch::Tensor total, reconstruction, kl;  // scalars
     };
-    /// Reconstruction (L1 on normalised mel) + kl_weight * KL.
+    /// Reconstruction (L1 on normalised mel) + kl_weight * KL. Data parallel: log_mel is this rank's
+    /// slice of a global batch; the posterior noise is drawn for the whole batch (core/distributed.h).
     Losses loss(const torch::Tensor& log_mel, torch::Generator generator);
 
     /// Per-mel-bin statistics used to normalise the input (set from training data before training).

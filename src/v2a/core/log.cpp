@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 
 namespace v2a::log {
@@ -37,6 +38,8 @@ Level parse_level(const std::string& name) {
 
 void write(Level lvl, const char* fmt, ...) {
     if (static_cast<int>(lvl) < g_level.load()) return;
+    // Data parallel: the writer (rank 0) tells the story; other ranks speak only of problems.
+    if (lvl <= Level::Info && !dist::is_writer()) return;
     static const char* prefix[] = {"debug: ", "", "warning: ", "error: "};
     char buffer[4096];
     va_list args;
@@ -44,7 +47,8 @@ void write(Level lvl, const char* fmt, ...) {
     std::vsnprintf(buffer, sizeof buffer, fmt, args);
     va_end(args);
     std::lock_guard<std::mutex> lock(g_mutex);
-    std::fprintf(stderr, "%s%s\n", prefix[static_cast<int>(lvl)], buffer);
+    const std::string who = dist::active() ? "[" + dist::describe() + "] " : std::string();
+    std::fprintf(stderr, "%s%s%s\n", who.c_str(), prefix[static_cast<int>(lvl)], buffer);
 }
 
 }  // namespace v2a::log

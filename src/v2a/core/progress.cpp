@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/log.h"
 
 namespace v2a {
@@ -24,7 +25,7 @@ std::string format_duration(double seconds) {
 Progress::Progress(std::string label, int64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total) {
     tty_ = ::isatty(STDERR_FILENO) != 0;
-    enabled_ = log::level() <= log::Level::Info;
+    enabled_ = log::level() <= log::Level::Info && dist::is_writer();  // one bar per job
     start_ = last_draw_ = std::chrono::steady_clock::now();
     render(true);
 }

@@ -1,5 +1,7 @@
 #include "v2a/flow/flow_matching.h"
 
+#include "v2a/core/distributed.h"
+
 #include "v2a/core/error.h"
 #include "v2a/flow/velocity.h"
 
@@ -115,6 +117,14 @@ torch::Tensor apply_condition_dropout(const torch::Tensor& features, const torch
               "condition dropout: empty features ", empty.sizes(), " do not match features ", features.sizes());
     const torch::Tensor m = mask.to(features.device(), torch::kBool).view({-1, 1, 1});
     return torch::where(m, empty.to(features.options()).expand_as(features), features);
+}
+
+FlowSample shard_rows(const FlowSample& g) {
+    return {dist::shard_rows(g.x0), dist::shard_rows(g.t), dist::shard_rows(g.x_t), dist::shard_rows(g.target)};
+}
+
+ConditionDropMask shard_rows(const ConditionDropMask& g) {
+    return {dist::shard_rows(g.clip), dist::shard_rows(g.sync), dist::shard_rows(g.text)};
 }
 
 }  // namespace v2a::flow

@@ -72,6 +72,12 @@ struct ConditionDropMask {
     torch::Tensor text;
 };
 
+/// This rank's rows of a draw made for the whole global batch (identity in a single process):
+/// data-parallel trainers draw every row's randomness on every rank, so N processes see the noise
+/// one process would (core/distributed.h).
+FlowSample shard_rows(const FlowSample& global);
+ConditionDropMask shard_rows(const ConditionDropMask& global);
+
 /// Independent Bernoulli(probability) masks for video and text. Draw order (part of the
 /// determinism contract): video_together: video [B], text [B]; else clip [B], sync [B], text [B].
 /// Throws v2a::Error(Usage) for a probability outside [0, 1] or a negative batch.

@@ -139,13 +139,15 @@ torch::Tensor V2AGeneratorImpl::velocity(const torch::Tensor& x_t, const torch::
 torch::Tensor V2AGeneratorImpl::flow_loss(const torch::Tensor& x1, const model::ConditionFeatures& features,
                                           torch::Generator& generator, const ConditionDropoutOptions& dropout) {
     const int64_t batch = x1.size(0);
-    auto mask = draw_condition_dropout(batch, generator, dropout);
+    auto mask = shard_rows(draw_condition_dropout(batch, generator, dropout));
     model::ConditionFeatures f;
     f.clip_f = apply_condition_dropout(features.clip_f, mask.clip, net->empty_clip_feat);
     f.sync_f = apply_condition_dropout(features.sync_f, mask.sync, net->empty_sync_feat);
     f.text_f = apply_condition_dropout(features.text_f, mask.text, cond->empty_text_features());
     FlowMatching fm;
-    auto sample = fm.draw(x1, generator);
+    auto sample = shard_rows(fm.draw(x1, generator));
+    V2A_CHECK(f.clip_f.size(0) == sample.x_t.size(0), Internal, "flow_loss: features for ", f.clip_f.size(0),
+              " rows, this process trains ", sample.x_t.size(0));
     auto v = velocity(sample.x_t, sample.t, f);
     return per_sample_mse(v, sample.target);
 }

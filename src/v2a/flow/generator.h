@@ -58,7 +58,9 @@ public:
     model::ConditionFeatures null_features(int64_t batch, const std::vector<std::string>& negative = {});
 
     /// Flow-matching training loss per sample [B] on normalised latents x1 [B, N, C], with MMAudio's
-    /// condition dropout applied to `features` (drawn from `generator`).
+    /// condition dropout applied to `features` (drawn from `generator`). Data parallel: x1 is the
+    /// global batch (its noise, t and dropout are drawn for every row), `features` and the returned
+    /// losses are this rank's slice of it (dist::shard_rows).
     torch::Tensor flow_loss(const torch::Tensor& x1, const model::ConditionFeatures& features,
                             torch::Generator& generator, const ConditionDropoutOptions& dropout = {});
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/log.h"
@@ -61,9 +62,13 @@ nlohmann::json train_one(const std::string& kind, const io::ClipDataset& train, 
     train::TrainLoop loop(lo, *module, optimizer, &sampler);
     const auto start = std::chrono::steady_clock::now();
     loop.run(
-        [&](int64_t, torch::Generator& gen) {
+        [&](int64_t step, torch::Generator& loop_gen) {
+            // Data parallel: each rank trains its slice of the batch with augmentation of its own (the
+            // contrastive judges then see N smaller batches: not the one-process run, docs/DISTRIBUTED.md).
+            torch::Generator rank_gen = at::detail::createCPUGenerator(dist::rank_seed(options.seed, step));
+            torch::Generator& gen = dist::active() ? rank_gen : loop_gen;
             std::vector<int64_t> idx;
-            for (int64_t i : sampler.next()) idx.push_back(items[size_t(i)]);
+            for (int64_t i : dist::shard_rows(sampler.next(), "--batch")) idx.push_back(items[size_t(i)]);
             std::map<std::string, double> metrics;
             auto loss = judge_loss(*module, train, idx, gen, &metrics);
             return train::StepResult{loss, metrics, int64_t(idx.size())};
@@ -72,7 +77,8 @@ nlohmann::json train_one(const std::string& kind, const io::ClipDataset& train, 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     module->eval();
     const auto path = options.out / (kind + ".safetensors");
-    save_judge(path, *module);
+    if (dist::is_writer()) save_judge(path, *module);
+    dist::barrier();
     V2A_LOG_INFO("judge %s: scoring on %lld held-out clips", kind.c_str(), (long long)test.size());
     nlohmann::json entry = {{"file", path.filename().string()},
                             {"stand_in_for", judge_role(kind)},
@@ -113,7 +119,7 @@ nlohmann::json train_judges(const io::ClipDataset& train, const io::ClipDataset&
     summary["test_clips"] = test.size();
     for (const auto& kind : kinds) {
         summary["judges"][kind] = train_one(kind, train, val, test, options);
-        fs::write_atomic(summary_path, summary.dump(2) + "\n");  // after each judge: a crash keeps finished ones
+        if (dist::is_writer()) fs::write_atomic(summary_path, summary.dump(2) + "\n");  // after each judge: a crash keeps finished ones
     }
     return summary;
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/judge/clip_measures.h"
 #include "v2a/core/log.h"
@@ -66,9 +67,13 @@ DdpoResult train_ddpo(const io::ClipDataset& videos, const io::ClipDataset& val,
 
     const auto start = std::chrono::steady_clock::now();
     loop.run(
-        [&](int64_t, torch::Generator& rng) {
+        [&](int64_t step, torch::Generator& loop_rng) {
+            // Data parallel: each rank rolls out its own videos (a video's K samples stay on one rank,
+            // so group advantages are unchanged) with randomness of its own.
+            torch::Generator rank_rng = at::detail::createCPUGenerator(dist::rank_seed(o.seed, step));
+            torch::Generator& rng = dist::active() ? rank_rng : loop_rng;
             std::vector<int64_t> rows;
-            for (int64_t v : sampler.next()) {
+            for (int64_t v : dist::shard_rows(sampler.next(), "--videos-per-step")) {
                 for (int64_t j = 0; j < k; ++j) rows.push_back(v);
             }
             const auto frames = videos.frames(rows);
@@ -125,7 +130,7 @@ DdpoResult train_ddpo(const io::ClipDataset& videos, const io::ClipDataset& val,
                     last = loss;
                 }
             }
-            const double mean_reward = rewards.mean().item<double>();
+            const double mean_reward = dist::all_reduce_sum(rewards.mean().item<double>()) / dist::world_size();
             if (first_round) result.first_reward = mean_reward, first_round = false;
             result.last_reward = mean_reward;
             StepResult out{last, {}, b};
@@ -144,7 +149,8 @@ DdpoResult train_ddpo(const io::ClipDataset& videos, const io::ClipDataset& val,
     result.heldout_loss = heldout_flow_loss(policy, val_set);
     result.model_path = o.run_dir / "generator.safetensors";
     for (auto& p : policy->cond->parameters()) p.set_requires_grad(true);
-    flow::save_generator(result.model_path, policy);
+    if (dist::is_writer()) flow::save_generator(result.model_path, policy);
+    dist::barrier();
     V2A_LOG_INFO("ddpo: mean P(Good) %.3f -> %.3f; held-out flow loss %.4f -> %.4f; wrote %s", result.first_reward,
                  result.last_reward, heldout_init, result.heldout_loss, result.model_path.string().c_str());
     return result;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/log.h"
@@ -236,8 +237,12 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                 }
                 x1l = torch::stack(neg);
             }
-            const auto frames = conditions.frames(clip_rows);
-            const auto captions = conditions.captions(clip_rows);
+            // Data parallel: the pairs, negatives and noise above/below are the global batch's; the
+            // networks run on this rank's slice of rows (dist::shard_rows; identity in one process).
+            const auto local_rows = dist::shard_rows(clip_rows, "--batch");
+            x1l = dist::shard_rows(x1l);
+            const auto frames = conditions.frames(local_rows);
+            const auto captions = conditions.captions(local_rows);
             const AutocastScope precision(o.precision);  // the forward; backward follows the graph
             const auto f_pol = twice(policy->encode(frames, captions));
             model::ConditionFeatures f_ref;
@@ -247,10 +252,10 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
             }
             torch::Tensor loss;
             std::map<std::string, double> m;
-            const int64_t b = x1w.size(0);
+            const int64_t b = x1l.size(0);
             const double beta = o.auto_beta ? auto_beta.beta() : o.beta;
             for (int d = 0; d < o.draws; ++d) {
-                auto w = fm.draw(x1w, rng);
+                auto w = flow::shard_rows(fm.draw(x1w, rng));
                 auto l = fm.prepare(w.x0, x1l, w.t);
                 auto x_t = torch::cat({w.x_t, l.x_t}), t = torch::cat({w.t, w.t});
                 auto target = torch::cat({w.target, l.target});
@@ -292,13 +297,14 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                 // The batch's clips' ground truth (posterior samples, as SFT draws them), conditioned as SFT
                 // is but without condition dropout: the preference term cannot pull the model off the data.
                 auto x1 = sample_x1(policy, *train_set, torch::tensor(clip_rows, torch::kInt64), rng);
-                auto g = fm.draw(x1, rng);
+                auto g = flow::shard_rows(fm.draw(x1, rng));
                 model::ConditionFeatures f_one{f_pol.clip_f.narrow(0, 0, b), f_pol.sync_f.narrow(0, 0, b),
                                                f_pol.text_f.narrow(0, 0, b)};
                 auto anchor = flow::per_sample_mse(policy->velocity(g.x_t, g.t, f_one), g.target).mean();
                 loss = loss + o.gt_anchor * anchor;
                 m["gt_anchor_loss"] = anchor.item<double>();
             }
+            m = dist::all_reduce_mean(m);  // the global batch's means (auto-beta reads the margin)
             m["stage"] = stage;
             m["beta"] = beta;
             if (o.auto_beta) auto_beta.update(m["raw_margin"]);
@@ -324,10 +330,11 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                 selection.best_step = loop.step();
                 selection.best_accuracy = acc;
                 selection.since_best = 0;
-                flow::save_generator(best_path, policy);
+                if (dist::is_writer()) flow::save_generator(best_path, policy);
             } else {
                 ++selection.since_best;
             }
+            dist::barrier();  // best.safetensors is on disk before any rank can read it
             v["selected_step"] = double(selection.best_step);
             if (!within) {
                 V2A_LOG_INFO("dpo: held-out flow loss %.4f is %.1f%% above the baseline (bound %.1f%%): stopping",
@@ -366,7 +373,7 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     }
     result.final_accuracy = last_accuracy;
     result.model_path = o.run_dir / "generator.safetensors";
-    flow::save_generator(result.model_path, policy);
+    if (dist::is_writer()) flow::save_generator(result.model_path, policy);
     const nlohmann::json summary = {{"heldout_loss_init", result.heldout_loss_init},
                                     {"heldout_loss", result.heldout_loss},
                                     {"heldout_drift", result.heldout_loss / drift_base - 1.0},
@@ -377,7 +384,8 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                                     {"steps_trained", loop.step()},
                                     {"stopped_early", result.stopped_early},
                                     {"seconds", result.seconds}};
-    fs::write_atomic(o.run_dir / "result.json", summary.dump(2) + "\n");
+    if (dist::is_writer()) fs::write_atomic(o.run_dir / "result.json", summary.dump(2) + "\n");
+    dist::barrier();  // the run's files exist for every rank when train_dpo returns
     V2A_LOG_INFO("dpo: held-out flow-matching loss %.4f -> %.4f; implicit accuracy (last window) %.3f; exported "
                  "step %lld; wrote %s",
                  heldout_init, result.heldout_loss, last_accuracy, (long long)result.exported_step,

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/log.h"
@@ -11,6 +12,8 @@ namespace v2a::train {
 
 DpoResult train_dpo_online(const io::ClipDataset& train, const io::ClipDataset& val, const DpoOptions& dpo,
                            const OnlineDpoOptions& online) {
+    V2A_CHECK(!dist::active(), Usage, "dpo: online rounds run in one process (", dist::describe(),
+              " here); sample each round's pairs with `v2a pairs` on many processes and train it with `v2a dpo --pairs`");
     V2A_CHECK(online.rounds >= 1, Usage, "dpo: --online-rounds must be >= 1, got ", online.rounds);
     V2A_CHECK(dpo.source == DpoPairSource::Pairs, Usage, "dpo: online rounds sample pairs; not with --syncdpo");
     V2A_CHECK(dpo.steps >= online.rounds, Usage, "dpo: ", dpo.steps, " updates cannot be split into ", online.rounds,

@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/core/log.h"
 #include "v2a/io/checkpoint.h"
@@ -30,7 +31,10 @@ double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, ui
     flow::FlowMatching fm;
     double total = 0;
     int64_t count = 0;
+    // Data parallel: rank r scores batches r, r + N, ... and the totals are summed (the same number).
+    int64_t batch_index = -1;
     for (int64_t s = 0; s < set.size(); s += batch_size) {
+        if (++batch_index % dist::world_size() != dist::rank()) continue;
         std::vector<int64_t> rows;
         for (int64_t i = s; i < std::min(set.size(), s + batch_size); ++i) rows.push_back(i);
         auto idx = torch::tensor(rows, torch::kInt64);
@@ -52,7 +56,8 @@ double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, ui
         }
     }
     if (was_training) generator->train();
-    return total / double(count);
+    const auto sums = dist::all_reduce_sum(std::vector<double>{total, double(count)});
+    return sums[0] / sums[1];
 }
 
 SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& val, const SftOptions& options) {
@@ -130,20 +135,21 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     const auto start = std::chrono::steady_clock::now();
     loop.run(
         [&](int64_t, torch::Generator& rng) {
+            // The global batch's rows and randomness; this process runs the network on its slice.
             const auto rows = sampler.next();
-            auto idx = torch::tensor(rows, torch::kInt64);
+            const auto local = dist::shard_rows(rows, "--batch");
             const AutocastScope precision(options.precision);  // the forward; backward follows the graph
             // Undefined frames = null video features (the video-unconditional baseline).
-            auto features = generator->encode(options.video_condition ? train.frames(rows) : torch::Tensor(),
-                                              train.captions(rows));
-            auto x1 = sample_x1(generator, train_set, idx, rng);
+            auto features = generator->encode(options.video_condition ? train.frames(local) : torch::Tensor(),
+                                              train.captions(local));
+            auto x1 = sample_x1(generator, train_set, torch::tensor(rows, torch::kInt64), rng);
             auto loss = generator->flow_loss(x1, features, rng, dropout).mean();
-            if (!onset_aux) return StepResult{loss, {}, int64_t(rows.size())};
+            if (!onset_aux) return StepResult{loss, {}, int64_t(local.size())};
             auto onset = sync_onset_loss(generator->cond->sync->predict_onsets(features.sync_f),
-                                         onset_targets.index_select(0, idx));
+                                         onset_targets.index_select(0, torch::tensor(local, torch::kInt64)));
             return StepResult{loss + options.sync_onset_weight * onset,
                               {{"flow_loss", loss.item<double>()}, {"sync_onset_loss", onset.item<double>()}},
-                              int64_t(rows.size())};
+                              int64_t(local.size())};
         },
         validation_with_ema);
 
@@ -156,7 +162,8 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     const auto final_scores = validation();
     result.heldout_loss = final_scores.at("loss");
     if (final_scores.count("loss_swapped_video")) result.heldout_loss_swapped = final_scores.at("loss_swapped_video");
-    flow::save_generator(result.model_path, generator);
+    if (dist::is_writer()) flow::save_generator(result.model_path, generator);
+    dist::barrier();  // the model file exists for every rank when train_generator returns
     V2A_LOG_INFO("train: held-out flow-matching loss (EMA) %.4f (swapped videos %.4f); wrote %s",
                  result.heldout_loss, result.heldout_loss_swapped, result.model_path.string().c_str());
     return result;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/core/jsonl.h"
@@ -21,10 +22,18 @@ TrainLoop::TrainLoop(TrainLoopOptions options, torch::nn::Module& model, torch::
     V2A_CHECK(options_.steps >= 0, Usage, options_.name, ": steps must be >= 0");
     fs::ensure_dir(options_.run_dir);
     generator_ = at::detail::createCPUGenerator(options_.seed);
+    if (dist::active()) {
+        // Every rank starts from the writer's weights (they already agree when built from one seed).
+        std::vector<torch::Tensor> state;
+        for (auto& p : model_.parameters()) state.push_back(p);
+        for (auto& b : model_.buffers()) state.push_back(b);
+        dist::broadcast_from_writer(state);
+    }
     if (options_.ema_decay > 0) ema_ = std::make_unique<Ema>(model_, options_.ema_decay);
 }
 
 void TrainLoop::save_checkpoint() {
+    if (!dist::is_writer()) return;  // one copy of the weights: every rank holds the same
     const stdfs::path final_dir = options_.run_dir / "checkpoint";
     const stdfs::path tmp_dir = options_.run_dir / "checkpoint.tmp";
     const stdfs::path old_dir = options_.run_dir / "checkpoint.old";
@@ -41,8 +50,10 @@ void TrainLoop::save_checkpoint() {
         fs::write_atomic(tmp_dir / "optimizer.pt", bytes.str());
     }
     io::save_safetensors(tmp_dir / "rng.safetensors", {{"generator", generator_.get_state()}});
+    // world_size is a record, not a constraint: ranks draw the global batch's randomness and train
+    // slices of it, so a resume on another number of processes continues the same run.
     nlohmann::json state = {{"format", 1}, {"step", step_}, {"seed", options_.seed},
-                            {"ema_updates", ema_ ? ema_->updates() : 0}};
+                            {"ema_updates", ema_ ? ema_->updates() : 0}, {"world_size", dist::world_size()}};
     if (sampler_ != nullptr) state["sampler"] = {{"epoch", sampler_->epoch()}, {"position", sampler_->position()}};
     if (save_extra_) state["extra"] = save_extra_();
     if (stopped_) state["stopped_early"] = true;
@@ -95,6 +106,7 @@ bool TrainLoop::load_checkpoint() {
 }
 
 void TrainLoop::export_model() {
+    if (!dist::is_writer()) return;
     const stdfs::path path = options_.run_dir / "model.safetensors";
     if (!ema_) {
         io::save_checkpoint(path, model_, options_.config_json);
@@ -110,12 +122,14 @@ void TrainLoop::export_model() {
 }
 
 void TrainLoop::log_record(const std::map<std::string, double>& values, const std::string& kind) {
+    if (!dist::is_writer()) return;
     nlohmann::json record = {{"kind", kind}, {"step", step_}};
     for (const auto& [k, v] : values) record[k] = v;
     JsonlWriter(options_.run_dir / "metrics.jsonl", true).write(record);
 }
 
 void TrainLoop::draw_curve() {
+    if (!dist::is_writer()) return;
     const auto path = options_.run_dir / "metrics.jsonl";
     if (!stdfs::exists(path) || !report::gnuplot_available()) return;
     // Train records carrying an auxiliary loss log the flow loss apart ("flow_loss"): that one is
@@ -157,9 +171,9 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
             for (const auto& r : read_jsonl(log_path)) {
                 if (r.value("step", int64_t(0)) <= step_) kept += r.dump() + "\n";
             }
-            fs::write_atomic(log_path, kept);
+            if (dist::is_writer()) fs::write_atomic(log_path, kept);
         }
-    } else {
+    } else if (dist::is_writer()) {
         std::error_code ec;
         stdfs::remove(log_path, ec);
     }
@@ -181,23 +195,41 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
         StepResult result = step_fn(step_, generator_);
         V2A_CHECK(result.loss.defined() && result.loss.numel() == 1, Internal, options_.name,
                   ": the step function must return a scalar loss");
-        const double loss = result.loss.item<double>();
+        // The global batch's loss (every rank checks the same number, so all stop together).
+        const double loss = dist::active() ? dist::all_reduce_sum(result.loss.item<double>()) / dist::world_size()
+                                           : result.loss.item<double>();
         V2A_CHECK(std::isfinite(loss), Model, options_.name, ": loss is ", loss, " at step ", step_,
                   " (diverged; lower the learning rate or check the data)");
         result.loss.backward();
+        if (dist::active()) {
+            // Data parallel: each rank's loss is the mean over its equal slice of the global batch, so
+            // the mean of the ranks' gradients is the gradient of the global batch's mean.
+            // A parameter no row of this rank's slice reached has no gradient here; when another rank's
+            // slice reached it, it joins with zeros (one process would have had a gradient for it).
+            std::vector<double> reached;
+            for (auto& p : params) reached.push_back(p.grad().defined() ? 1.0 : 0.0);
+            reached = dist::all_reduce_sum(reached);
+            std::vector<torch::Tensor> grads;
+            for (size_t i = 0; i < params.size(); ++i) {
+                if (reached[i] == 0) continue;
+                if (!params[i].grad().defined()) params[i].mutable_grad() = torch::zeros_like(params[i]);
+                grads.push_back(params[i].grad());
+            }
+            dist::all_reduce_mean(grads);
+        }
         double grad_norm = 0.0;
         if (options_.grad_clip > 0) grad_norm = torch::nn::utils::clip_grad_norm_(params, options_.grad_clip);
         optimizer_.step();
         if (ema_) ema_->update(model_);
         ++step_;
         ++made;
-        samples += result.samples;
+        samples += dist::active() ? int64_t(dist::all_reduce_sum(double(result.samples))) : result.samples;
         progress.advance();
         char status[64];
         std::snprintf(status, sizeof status, "loss %.4f", loss);
         progress.set_status(status);
         if (options_.log_every > 0 && (step_ % options_.log_every == 0 || step_ == options_.steps)) {
-            auto values = result.metrics;
+            auto values = dist::all_reduce_mean(result.metrics);
             values["loss"] = loss;
             values["lr"] = lr;
             if (options_.grad_clip > 0) values["grad_norm"] = grad_norm;

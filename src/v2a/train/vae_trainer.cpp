@@ -1,6 +1,7 @@
 #include "v2a/train/vae_trainer.h"
 
 #include "v2a/audio/mel.h"
+#include "v2a/core/distributed.h"
 #include "v2a/core/error.h"
 #include "v2a/core/log.h"
 #include "v2a/io/checkpoint.h"
@@ -82,12 +83,12 @@ VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& va
     const auto start = std::chrono::steady_clock::now();
     loop.run(
         [&](int64_t, torch::Generator& gen) {
-            auto idx = torch::tensor(sampler.next());
+            auto idx = torch::tensor(dist::shard_rows(sampler.next(), "--batch"));
             auto losses = vae->loss(train_mels.index_select(0, idx), gen);
             return StepResult{losses.total,
                               {{"reconstruction", losses.reconstruction.item<double>()},
                                {"kl", losses.kl.item<double>()}},
-                              options.batch_size};
+                              idx.size(0)};
         },
         [&] { return std::map<std::string, double>{{"val_l1_log10_mel", val_l1()}}; });
 
@@ -101,8 +102,11 @@ VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& va
     result.val_l1 = val_l1();
     result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.model_path = options.run_dir / "vae.safetensors";
-    io::save_checkpoint(result.model_path, *vae, vopt.to_json(),
-                        {{"kind", "mel_vae"}, {"val_l1_log10_mel", std::to_string(result.val_l1)}});
+    if (dist::is_writer()) {
+        io::save_checkpoint(result.model_path, *vae, vopt.to_json(),
+                            {{"kind", "mel_vae"}, {"val_l1_log10_mel", std::to_string(result.val_l1)}});
+    }
+    dist::barrier();
     V2A_LOG_INFO("train-vae: validation L1 (log10 mel) %.4f; wrote %s", result.val_l1,
                  result.model_path.string().c_str());
     return result;

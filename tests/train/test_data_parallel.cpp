@@ -1,0 +1,231 @@
+// Data-parallel training over c10d Gloo on loopback (ranks as threads, support/ranks.h): the same
+// global batch and seed on 2 processes give the weights of 1 process (SFT, SyncDPO with auto-beta,
+// the VAE), a run checkpointed on 2 processes resumes on 1 and ends where the straight run ends, and
+// only rank 0 writes files.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include "support/ranks.h"
+#include "support/temp_dir.h"
+#include "v2a/core/error.h"
+#include "support/tiny_pipeline.h"
+#include "v2a/core/fs.h"
+#include "v2a/core/jsonl.h"
+#include <nlohmann/json.hpp>
+#include "v2a/io/safetensors.h"
+#include "v2a/train/dpo_trainer.h"
+#include "v2a/train/sft_trainer.h"
+#include "v2a/train/vae_trainer.h"
+
+namespace v2a::train {
+namespace {
+
+SftOptions sft_options(const test::TinyPipeline& tiny, const std::string& run) {
+    SftOptions o;
+    o.init = tiny.generator;
+    o.vae_path = tiny.vae;
+    o.steps = 6;
+    o.batch_size = 4;
+    o.lr = 2e-3;
+    o.warmup = 2;
+    o.ema_decay = 0.9;
+    o.checkpoint_every = 3;
+    o.val_every = 3;
+    o.log_every = 1;
+    o.run_dir = tiny.dir / run;
+    // The sync encoder's onset loss is off: its gradients are so small that fp32 summation order alone
+    // (1 vs 2 intra-op threads in ONE process) moves the result by 0.6% of the training step, which
+    // would hide what this test measures (measured: 1.4e-4 without it).
+    o.sync_onset_weight = 0;
+    return o;
+}
+
+// ||a - b|| over every tensor of two weight files, divided by ||a - init||: how far apart two runs
+// ended relative to how far training moved. Not an elementwise bound: Adam divides each gradient by
+// its own magnitude, so a parameter whose gradient is ~0 (adaLN-zero layers at the start) moves by
+// +-lr on the sign of fp32 summation noise whichever way the batch is split.
+double relative_distance(const std::filesystem::path& a, const std::filesystem::path& b,
+                         const std::filesystem::path& init) {
+    const auto ta = io::load_safetensors(a).tensors, tb = io::load_safetensors(b).tensors,
+               t0 = io::load_safetensors(init).tensors;
+    EXPECT_EQ(ta.size(), tb.size());
+    double apart = 0, moved = 0;
+    for (const auto& [name, x] : ta) {
+        const auto xd = x.to(torch::kDouble);
+        apart += (xd - tb.at(name).to(torch::kDouble)).square().sum().item<double>();
+        if (t0.count(name)) moved += (xd - t0.at(name).to(torch::kDouble)).square().sum().item<double>();
+    }
+    EXPECT_GT(moved, 0.0) << "training did not move the weights: the comparison would prove nothing";
+    return std::sqrt(apart / std::max(moved, 1e-30));
+}
+
+TEST(DataParallelTest, SftOnTwoProcessesEqualsOneProcess) {
+    test::TinyPipeline tiny;
+    auto one = sft_options(tiny, "one");
+    const auto r1 = train_generator(*tiny.clips, *tiny.clips, one);
+    auto two = sft_options(tiny, "two");
+    test::run_ranks(2, [&](int) { train_generator(*tiny.clips, *tiny.clips, two); });
+    const double d = relative_distance(r1.model_path, two.run_dir / "generator.safetensors", tiny.generator);
+    std::printf("SFT: 2 processes vs 1: relative distance %.3g\n", d);
+    EXPECT_LT(d, 1e-3);
+    // The measure can fail: another seed's run is far away.
+    auto other = sft_options(tiny, "other_seed");
+    other.seed = 1;
+    const auto r3 = train_generator(*tiny.clips, *tiny.clips, other);
+    EXPECT_GT(relative_distance(r1.model_path, r3.model_path, tiny.generator), 0.1);
+    // The logged global loss is the one process's loss.
+    const auto l1 = read_jsonl(one.run_dir / "metrics.jsonl"), l2 = read_jsonl(two.run_dir / "metrics.jsonl");
+    ASSERT_EQ(l1.size(), l2.size());
+    for (size_t i = 0; i < l1.size(); ++i) {
+        EXPECT_NEAR(l1[i]["loss"].get<double>(), l2[i]["loss"].get<double>(), 1e-4 * std::abs(l1[i]["loss"].get<double>()))
+            << "record " << i;
+    }
+}
+
+TEST(DataParallelTest, CheckpointOnTwoProcessesResumesOnOne) {
+    test::TinyPipeline tiny;
+    auto straight = sft_options(tiny, "straight");
+    const auto r1 = train_generator(*tiny.clips, *tiny.clips, straight);
+    auto o = sft_options(tiny, "moved");
+    o.stop_after = 3;  // "killed" right after the step-3 checkpoint, written by rank 0
+    test::run_ranks(2, [&](int) { train_generator(*tiny.clips, *tiny.clips, o); });
+    const auto state = nlohmann::json::parse(fs::read_text(o.run_dir / "checkpoint" / "state.json"));
+    EXPECT_EQ(state["world_size"].get<int>(), 2);
+    EXPECT_EQ(state["step"].get<int>(), 3);
+    o.stop_after = -1;
+    o.resume = true;
+    const auto r2 = train_generator(*tiny.clips, *tiny.clips, o);
+    const double d = relative_distance(r1.model_path, r2.model_path, tiny.generator);
+    std::printf("SFT: resumed on 1 after 2 vs straight: relative distance %.3g\n", d);
+    EXPECT_LT(d, 1e-3);
+}
+
+TEST(DataParallelTest, SyncDpoOnTwoProcessesEqualsOneProcess) {
+    test::TinyPipeline tiny;
+    auto options = [&](const std::string& run) {
+        DpoOptions o;
+        o.init = tiny.generator;
+        o.vae_path = tiny.vae;
+        o.run_dir = tiny.dir / run;
+        o.source = DpoPairSource::SyncDpo;
+        o.syncdpo_stages = 2;
+        o.beta = 200;
+        o.auto_beta = true;  // its EMA reads the global batch's margin
+        o.sft_weight = 1.0;
+        o.sdpo_mu = 0.9;
+        o.lr = 2e-3;
+        o.warmup = 0;
+        o.batch_size = 4;
+        o.steps = 6;
+        o.log_every = 2;
+        o.checkpoint_every = 3;
+        o.val_every = 3;
+        o.max_drift = 10.0;  // selection on: best.safetensors written by rank 0, read by every rank
+        return o;
+    };
+    auto one = options("one");
+    const auto r1 = train_dpo(nullptr, *tiny.clips, *tiny.clips, one);
+    auto two = options("two");
+    test::run_ranks(2, [&](int) { train_dpo(nullptr, *tiny.clips, *tiny.clips, two); });
+    const double d = relative_distance(r1.model_path, two.run_dir / "generator.safetensors", tiny.generator);
+    std::printf("SyncDPO: 2 processes vs 1: relative distance %.3g\n", d);
+    EXPECT_LT(d, 1e-3);
+    const auto l1 = read_jsonl(one.run_dir / "metrics.jsonl"), l2 = read_jsonl(two.run_dir / "metrics.jsonl");
+    ASSERT_EQ(l1.size(), l2.size());
+    for (size_t i = 0; i < l1.size(); ++i) {
+        if (!l1[i].contains("beta")) continue;
+        EXPECT_NEAR(l1[i]["beta"].get<double>(), l2[i]["beta"].get<double>(), 1e-3 * l1[i]["beta"].get<double>());
+        EXPECT_NEAR(l1[i]["implicit_acc"].get<double>(), l2[i]["implicit_acc"].get<double>(), 1e-9);
+    }
+}
+
+TEST(DataParallelTest, VaeOnTwoProcessesEqualsOneProcess) {
+    test::TinyPipeline tiny;
+    auto options = [&](const std::string& run) {
+        VaeTrainOptions o;
+        o.preset = "tiny";
+        o.steps = 4;
+        o.batch_size = 4;
+        o.warmup = 0;
+        o.checkpoint_every = 2;
+        o.run_dir = tiny.dir / run;
+        return o;
+    };
+    auto zero = options("zero");
+    zero.steps = 0;  // the initial weights, for the distance the training moved
+    const auto r0 = train_vae(*tiny.clips, *tiny.clips, zero);
+    const auto r1 = train_vae(*tiny.clips, *tiny.clips, options("one"));
+    test::run_ranks(2, [&](int) { train_vae(*tiny.clips, *tiny.clips, options("two")); });
+    const double d = relative_distance(r1.model_path, tiny.dir / "two" / "vae.safetensors", r0.model_path);
+    std::printf("VAE: 2 processes vs 1: relative distance %.3g\n", d);
+    EXPECT_LT(d, 1e-3);
+}
+
+TEST(DataParallelTest, ABatchThatDoesNotDivideIsRefused) {
+    test::TinyPipeline tiny;
+    auto o = sft_options(tiny, "odd");
+    o.batch_size = 3;
+    EXPECT_THROW(test::run_ranks(2, [&](int) { train_generator(*tiny.clips, *tiny.clips, o); }), v2a::Error);
+}
+
+}  // namespace
+}  // namespace v2a::train
+
+// The CLI end to end on real processes: `v2a launch` runs a verb on 2 processes (torchrun's
+// environment, c10d rendezvous over loopback) and writes what one process writes.
+namespace v2a::train {
+namespace {
+
+int run_cli(const std::string& args, const std::filesystem::path& log) {
+    const std::string cmd = std::string(V2A_CLI) + " --log-level warn " + args + " > '" + log.string() + "' 2>&1";
+    const int status = std::system(cmd.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+TEST(LaunchCliTest, TrainVaeOnTwoProcessesWritesWhatOneWrites) {
+    test::TempDir dir;
+    const auto data = dir / "data";
+    ASSERT_EQ(run_cli("synth --out '" + data.string() +
+                          "' --train 8 --val 4 --test 4 --seconds 2 --size 32 --workers 1",
+                      dir / "synth.log"),
+              0)
+        << fs::read_text(dir / "synth.log");
+    const std::string common = "train-vae --data '" + (data / "manifest.csv").string() +
+                               "' --preset tiny --steps 4 --batch 4 --duration 2 --frame-size 32 --out ";
+    ASSERT_EQ(run_cli(common + "'" + (dir / "one").string() + "'", dir / "one.log"), 0) << fs::read_text(dir / "one.log");
+    ASSERT_EQ(run_cli("launch --nproc-per-node 2 -- " + common + "'" + (dir / "two").string() + "'", dir / "two.log"), 0)
+        << fs::read_text(dir / "two.log");
+    const auto a = io::load_safetensors(dir / "one" / "vae.safetensors").tensors;
+    const auto b = io::load_safetensors(dir / "two" / "vae.safetensors").tensors;
+    ASSERT_EQ(a.size(), b.size());
+    double apart = 0, norm = 0;
+    for (const auto& [name, x] : a) {
+        apart += (x.to(torch::kDouble) - b.at(name).to(torch::kDouble)).square().sum().item<double>();
+        norm += x.to(torch::kDouble).square().sum().item<double>();
+    }
+    EXPECT_LT(std::sqrt(apart / norm), 1e-4);
+    // One metrics log, written by rank 0 only (a second writer would duplicate every record).
+    const auto one = read_jsonl(dir / "one" / "metrics.jsonl"), two = read_jsonl(dir / "two" / "metrics.jsonl");
+    EXPECT_EQ(one.size(), two.size());
+}
+
+TEST(LaunchCliTest, VerbsThatDoNotShardAreRefusedAndFailuresNameTheRank) {
+    test::TempDir dir;
+    // A verb that would run N times over the same files is refused under a world of 2.
+    const std::string env = "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 ";
+    const int status = std::system((env + std::string(V2A_CLI) + " generate --model x --vae y --video z --out w.mp4 > '" +
+                                    (dir / "refused.log").string() + "' 2>&1")
+                                       .c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 2);
+    EXPECT_NE(fs::read_text(dir / "refused.log").find("'generate' does not run data-parallel"), std::string::npos)
+        << fs::read_text(dir / "refused.log");
+    // Both workers fail on a missing manifest: the launcher exits non-zero and names a rank.
+    EXPECT_NE(run_cli("launch --nproc-per-node 2 -- train-vae --data /nonexistent/m.csv --out '" + (dir / "x").string() + "'",
+                      dir / "failed.log"),
+              0);
+    EXPECT_NE(fs::read_text(dir / "failed.log").find("launch: rank "), std::string::npos) << fs::read_text(dir / "failed.log");
+}
+
+}  // namespace
+}  // namespace v2a::train
