@@ -2,7 +2,7 @@
 # The Flow-DPO tables (issues 14, 5), every step a v2a verb, every result a JSON file, resumable per row:
 #   Table 1: SFT base | + more SFT (same generator compute) | [control: SFT on the winner rows only] | + DPO on ORACLE pairs (the SIMULATED
 #            annotator's noiseless ranking: the ceiling, not a method; anchored on ground truth) | + SyncDPO
-#            (ground truth vs rule-based temporal negatives) | + GT-vs-sample DPO (ground truth vs the base's
+#            (ground truth vs rule-based temporal negatives; syncdpo_ab: with auto-beta) | + GT-vs-sample DPO (ground truth vs the base's
 #            own sample) | + online GT-vs-sample (pairs re-sampled from the current policy each round)
 #            [+ V2A-DPO on AudioScore pairs, curriculum and mixed, + DDPO, with AUDIOSCORE=1]
 #   Table 2: beta, lambda (the winners' flow-loss weight) and auto-beta on the GT-vs-sample pairs, seed 0
@@ -133,6 +133,11 @@ for s in $SEEDS; do
       --no-curriculum --seed "$s" $ORACLE_OPTS
   # shellcheck disable=SC2086
   want syncdpo && dpo_run "syncdpo_s$s" --syncdpo --seed "$s" $DPO_OPTS
+  # SyncDPO with beta calibrated toward a gradient factor of 0.2 (at beta 2000 its factor is < 0.05 on
+  # 60-70% of updates: the preference term stops teaching, stop 14).
+  # shellcheck disable=SC2086
+  want syncdpo_ab && dpo_run "syncdpo_ab_s$s" --syncdpo --seed "$s" --auto-beta 0.2 \
+      ${AUTOBETA_OPTS:---auto-beta-decay 0.9} $DPO_OPTS
   # shellcheck disable=SC2086
   want gtvs && dpo_run "gtvs_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086

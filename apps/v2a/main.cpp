@@ -47,10 +47,11 @@ int main(int argc, char** argv) {
         const auto info = v2a::dist::world_from_env();
         if (info.world_size > 1) {
             // The verbs whose work is split over ranks (docs/DISTRIBUTED.md); any other would run N times.
-            static const std::set<std::string> data_parallel{"train", "train-vae", "train-judges", "dpo", "ddpo"};
+            static const std::set<std::string> data_parallel{"train", "train-vae", "train-judges", "dpo",
+                                                             "ddpo",  "generate",  "pairs"};
             const std::string verb = app.get_subcommands().empty() ? "" : app.get_subcommands()[0]->get_name();
             V2A_CHECK(data_parallel.count(verb), Usage, "'", verb, "' does not run data-parallel (WORLD_SIZE=",
-                      info.world_size, "); these do: train, train-vae, train-judges, dpo, ddpo");
+                      info.world_size, "); these do: train, train-vae, train-judges, dpo, ddpo, generate --manifest, pairs");
             world = std::make_unique<v2a::dist::World>(info);
         }
     });

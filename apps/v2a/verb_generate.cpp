@@ -13,6 +13,7 @@
 #include "v2a/flow/pipeline.h"
 #include "v2a/io/media.h"
 #include "v2a/score/labels.h"
+#include "v2a/core/distributed.h"
 #include "verbs.h"
 
 namespace v2a::cli {
@@ -84,11 +85,15 @@ void generate_samples(const GenerateArgs& args, flow::Pipeline& pipeline, flow::
             samples.push_back(std::move(s));
         }
     }
+    // Data parallel: every rank must see the same pending list before any of them writes a file.
+    dist::barrier();
     if (pending.size() < samples.size())
         std::printf("generate: %zu of %zu samples already exist, generating the other %zu\n",
                     samples.size() - pending.size(), samples.size(), pending.size());
     Progress progress("generate", int64_t(pending.size()), "sample");
     for (size_t b = 0; b < pending.size(); b += size_t(args.batch)) {
+        // Rank r makes batches r, r + N, ...: a sample's noise is its own (clip, seed), whoever makes it.
+        if (int64_t(b / size_t(args.batch)) % dist::world_size() != dist::rank()) continue;
         const size_t e = std::min(pending.size(), b + size_t(args.batch));
         std::vector<int64_t> rows;
         std::vector<uint64_t> noise;
@@ -108,6 +113,8 @@ void generate_samples(const GenerateArgs& args, flow::Pipeline& pipeline, flow::
         progress.advance(int64_t(e - b));
     }
     progress.finish();
+    dist::barrier();  // every rank's files exist before the list names them
+    if (!dist::is_writer()) return;
     score::write_samples(dir / "samples.csv", samples);
     std::printf("generate: %zu samples (%d per clip, seeds %llu..%llu) in %s, listed in %s\n", samples.size(),
                 args.samples_per_clip, (unsigned long long)args.seed,
@@ -130,6 +137,8 @@ std::vector<int64_t> shuffled_rows(int64_t n, uint64_t seed) {
 }
 
 void run(const GenerateArgs& args) {
+    V2A_CHECK(!dist::active() || (!args.manifest.empty() && args.features.empty()), Usage,
+              "generate: only --manifest generation is split over processes (", dist::describe(), ")");
     if (!args.features.empty()) return run_features(args);
     V2A_CHECK(args.video.empty() || args.manifest.empty(), Usage, "generate: give --video or --manifest, not both");
     V2A_CHECK(args.samples_per_clip == 0 || !args.manifest.empty(), Usage,
@@ -200,6 +209,8 @@ void run(const GenerateArgs& args) {
     const auto video_rows = shuffled_rows(clips.size(), 2020);
     Progress progress("generate", clips.size(), "clip");
     for (int64_t s = 0; s < clips.size(); s += args.batch) {
+        // Data parallel: rank r makes batches r, r + N, ... (a batch's noise depends only on its start).
+        if ((s / args.batch) % dist::world_size() != dist::rank()) continue;
         std::vector<int64_t> rows, frame_rows;
         for (int64_t i = s; i < std::min<int64_t>(clips.size(), s + args.batch); ++i) {
             rows.push_back(i);
@@ -220,7 +231,8 @@ void run(const GenerateArgs& args) {
         progress.advance(int64_t(rows.size()));
     }
     progress.finish();
-    std::printf("generate: wrote %lld clips to %s\n", (long long)clips.size(), args.out_dir.c_str());
+    dist::barrier();
+    if (dist::is_writer()) std::printf("generate: wrote %lld clips to %s\n", (long long)clips.size(), args.out_dir.c_str());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/pairs/sampled_pairs.h"
+#include "v2a/core/distributed.h"
 #include "verbs.h"
 
 namespace v2a::cli {
@@ -73,6 +74,13 @@ void add_pairs(CLI::App& app) {
         const auto [index, count] = pairs::parse_shard(a->shard);
         a->o.shard_index = index;
         a->o.shard_count = count;
+        if (dist::active()) {
+            // Data parallel (v2a launch / torchrun): rank r builds shard r/N; the store merges shards.
+            V2A_CHECK(count == 1, Usage, "pairs: --shard and a distributed launch both split the videos; use one");
+            V2A_CHECK(a->human_labels.empty(), Usage, "pairs: human pairs are built in one process");
+            a->o.shard_index = dist::rank();
+            a->o.shard_count = dist::world_size();
+        }
         a->o.ranking = pairs::parse_ranking(a->ranking);
         const bool human = !a->human_labels.empty();
         V2A_CHECK(human == !a->samples.empty(), Usage, "pairs: --human-labels and --samples go together");

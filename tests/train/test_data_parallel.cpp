@@ -183,16 +183,16 @@ int run_cli(const std::string& args, const std::filesystem::path& log) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-TEST(LaunchCliTest, TrainVaeOnTwoProcessesWritesWhatOneWrites) {
+TEST(LaunchCliTest, TrainVaeAndGenerateOnTwoProcessesWriteWhatOneWrites) {
     test::TempDir dir;
     const auto data = dir / "data";
-    ASSERT_EQ(run_cli("synth --out '" + data.string() +
-                          "' --train 8 --val 4 --test 4 --seconds 2 --size 32 --workers 1",
+    const std::string manifest = (data / "manifest.csv").string();
+    ASSERT_EQ(run_cli("synth --out '" + data.string() + "' --train 8 --val 4 --test 4 --size 32 --workers 1",
                       dir / "synth.log"),
               0)
         << fs::read_text(dir / "synth.log");
-    const std::string common = "train-vae --data '" + (data / "manifest.csv").string() +
-                               "' --preset tiny --steps 4 --batch 4 --duration 2 --frame-size 32 --out ";
+    const std::string common =
+        "train-vae --data '" + manifest + "' --preset tiny --steps 4 --batch 4 --frame-size 32 --out ";
     ASSERT_EQ(run_cli(common + "'" + (dir / "one").string() + "'", dir / "one.log"), 0) << fs::read_text(dir / "one.log");
     ASSERT_EQ(run_cli("launch --nproc-per-node 2 -- " + common + "'" + (dir / "two").string() + "'", dir / "two.log"), 0)
         << fs::read_text(dir / "two.log");
@@ -208,17 +208,37 @@ TEST(LaunchCliTest, TrainVaeOnTwoProcessesWritesWhatOneWrites) {
     // One metrics log, written by rank 0 only (a second writer would duplicate every record).
     const auto one = read_jsonl(dir / "one" / "metrics.jsonl"), two = read_jsonl(dir / "two" / "metrics.jsonl");
     EXPECT_EQ(one.size(), two.size());
+
+    // Generation split over 2 processes (1 thread each) writes the files 1 process (1 thread) writes,
+    // byte for byte: a batch's noise depends only on where it starts, not on who makes it.
+    const std::string vae = (dir / "one" / "vae.safetensors").string();
+    ASSERT_EQ(run_cli("train --data '" + manifest + "' --vae '" + vae + "' --preset tiny --steps 2 --batch 4 "
+                      "--frame-size 32 --warmup 0 --out '" + (dir / "g").string() + "'", dir / "g.log"), 0)
+        << fs::read_text(dir / "g.log");
+    const std::string gen = "generate --model '" + (dir / "g" / "generator.safetensors").string() + "' --vae '" + vae +
+                            "' --manifest '" + manifest + "' --split test --steps 2 --batch 1 --out-dir ";
+    ASSERT_EQ(run_cli("--threads 1 " + gen + "'" + (dir / "gen1").string() + "'", dir / "gen1.log"), 0)
+        << fs::read_text(dir / "gen1.log");
+    ASSERT_EQ(run_cli("launch --nproc-per-node 2 --threads-per-process 1 -- " + gen + "'" + (dir / "gen2").string() + "'",
+                      dir / "gen2.log"), 0)
+        << fs::read_text(dir / "gen2.log");
+    int compared = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "gen1")) {
+        EXPECT_EQ(fs::read_text(e.path()), fs::read_text(dir / "gen2" / e.path().filename())) << e.path();
+        ++compared;
+    }
+    EXPECT_EQ(compared, 4);
 }
 
 TEST(LaunchCliTest, VerbsThatDoNotShardAreRefusedAndFailuresNameTheRank) {
     test::TempDir dir;
     // A verb that would run N times over the same files is refused under a world of 2.
     const std::string env = "RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 ";
-    const int status = std::system((env + std::string(V2A_CLI) + " generate --model x --vae y --video z --out w.mp4 > '" +
+    const int status = std::system((env + std::string(V2A_CLI) + " synth --out '" + (dir / "s").string() + "' > '" +
                                     (dir / "refused.log").string() + "' 2>&1")
                                        .c_str());
     EXPECT_EQ(WEXITSTATUS(status), 2);
-    EXPECT_NE(fs::read_text(dir / "refused.log").find("'generate' does not run data-parallel"), std::string::npos)
+    EXPECT_NE(fs::read_text(dir / "refused.log").find("'synth' does not run data-parallel"), std::string::npos)
         << fs::read_text(dir / "refused.log");
     // Both workers fail on a missing manifest: the launcher exits non-zero and names a rank.
     EXPECT_NE(run_cli("launch --nproc-per-node 2 -- train-vae --data /nonexistent/m.csv --out '" + (dir / "x").string() + "'",

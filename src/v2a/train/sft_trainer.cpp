@@ -71,6 +71,13 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     } else {
         auto config = flow::GeneratorConfig::preset(options.preset, train.options().duration,
                                                     train.options().frame_size);
+        // A new network's latent width follows the VAE it is trained on (the bench pair agree at 20).
+        const int64_t vae_dim = vae->options().latent_dim;
+        if (config.network.latent_dim != vae_dim) {
+            V2A_LOG_INFO("train: preset '%s' has %lld latent channels; using the VAE's %lld",
+                         options.preset.c_str(), (long long)config.network.latent_dim, (long long)vae_dim);
+            config.network.latent_dim = vae_dim;
+        }
         generator = flow::V2AGenerator(config);
     }
     V2A_CHECK(std::abs(generator->duration() - train.options().duration) < 1e-9, Config,

@@ -254,6 +254,20 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
     progress.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     throughput_ = seconds > 0 ? double(samples) / seconds : 0.0;
+    if (dist::active() && made > 0) {
+        // Communication cost of data parallelism (every collective of this rank: gradients, losses, metrics).
+        const auto t = dist::traffic();
+        const std::map<std::string, double> comm{
+            {"world_size", double(dist::world_size())},
+            {"collectives_per_update", double(t.collectives) / double(made)},
+            {"bytes_per_update", double(t.bytes) / double(made)},
+            {"comm_ms_per_update", 1000.0 * t.seconds / double(made)},
+            {"updates_per_second", seconds > 0 ? double(made) / seconds : 0.0}};
+        log_record(comm, "distributed");
+        V2A_LOG_INFO("%s: %d processes, %.2f MB all-reduced and %.1f ms in collectives per update, %.3f updates/s",
+                     options_.name.c_str(), dist::world_size(), comm.at("bytes_per_update") / 1e6,
+                     comm.at("comm_ms_per_update"), comm.at("updates_per_second"));
+    }
     export_model();
     return made;
 }
