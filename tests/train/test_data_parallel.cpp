@@ -13,6 +13,7 @@
 #include "v2a/core/fs.h"
 #include "v2a/core/jsonl.h"
 #include <nlohmann/json.hpp>
+#include "v2a/flow/generator.h"
 #include "v2a/io/safetensors.h"
 #include "v2a/train/dpo_trainer.h"
 #include "v2a/train/sft_trainer.h"
@@ -69,6 +70,13 @@ TEST(DataParallelTest, SftOnTwoProcessesEqualsOneProcess) {
     const double d = relative_distance(r1.model_path, two.run_dir / "generator.safetensors", tiny.generator);
     std::printf("SFT: 2 processes vs 1: relative distance %.3g\n", d);
     EXPECT_LT(d, 1e-3);
+    // The communication is recorded: at least the gradients (4 bytes per trained parameter) every update.
+    const auto speed = nlohmann::json::parse(fs::read_text(two.run_dir / "throughput.json"));
+    EXPECT_EQ(speed["world_size"].get<int>(), 2);
+    int64_t trained = 0;
+    for (const auto& p : flow::load_generator(tiny.generator)->parameters()) trained += p.numel();
+    EXPECT_GE(speed["bytes_per_update"].get<double>(), 4.0 * double(trained) * 0.5);
+    EXPECT_GT(speed["updates_per_second"].get<double>(), 0.0);
     // The measure can fail: another seed's run is far away.
     auto other = sft_options(tiny, "other_seed");
     other.seed = 1;

@@ -254,19 +254,22 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
     progress.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     throughput_ = seconds > 0 ? double(samples) / seconds : 0.0;
-    if (dist::active() && made > 0) {
-        // Communication cost of data parallelism (every collective of this rank: gradients, losses, metrics).
-        const auto t = dist::traffic();
-        const std::map<std::string, double> comm{
-            {"world_size", double(dist::world_size())},
-            {"collectives_per_update", double(t.collectives) / double(made)},
-            {"bytes_per_update", double(t.bytes) / double(made)},
-            {"comm_ms_per_update", 1000.0 * t.seconds / double(made)},
-            {"updates_per_second", seconds > 0 ? double(made) / seconds : 0.0}};
-        log_record(comm, "distributed");
-        V2A_LOG_INFO("%s: %d processes, %.2f MB all-reduced and %.1f ms in collectives per update, %.3f updates/s",
-                     options_.name.c_str(), dist::world_size(), comm.at("bytes_per_update") / 1e6,
-                     comm.at("comm_ms_per_update"), comm.at("updates_per_second"));
+    if (made > 0) {
+        // <run>/throughput.json: speed of this call's updates, and with several processes the communication
+        // per update (every collective of this rank: gradients, losses, metrics).
+        std::map<std::string, double> speed{{"world_size", double(dist::world_size())},
+                                            {"updates_per_second", seconds > 0 ? double(made) / seconds : 0.0},
+                                            {"samples_per_second", throughput_}};
+        if (dist::active()) {
+            const auto t = dist::traffic();
+            speed["collectives_per_update"] = double(t.collectives) / double(made);
+            speed["bytes_per_update"] = double(t.bytes) / double(made);
+            speed["comm_ms_per_update"] = 1000.0 * t.seconds / double(made);
+            V2A_LOG_INFO("%s: %d processes, %.2f MB all-reduced and %.1f ms in collectives per update, %.3f updates/s",
+                         options_.name.c_str(), dist::world_size(), speed["bytes_per_update"] / 1e6,
+                         speed["comm_ms_per_update"], speed["updates_per_second"]);
+        }
+        if (dist::is_writer()) fs::write_atomic(options_.run_dir / "throughput.json", nlohmann::json(speed).dump(2) + "\n");
     }
     export_model();
     return made;

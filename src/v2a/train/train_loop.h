@@ -7,6 +7,7 @@
 //   <run>/metrics.jsonl      one object per logged step / validation
 //   <run>/loss.png           training (and validation) curve, redrawn at each checkpoint
 //   <run>/model.safetensors  the final weights for inference (EMA when enabled), config in metadata
+//   <run>/throughput.json    updates/s of the last call; with N processes, bytes and ms of collectives per update
 #pragma once
 #include <torch/nn/module.h>
 #include <torch/optim/adamw.h>
