@@ -77,15 +77,15 @@ ConvertReport convert_mmaudio_checkpoint(const std::filesystem::path& in, const 
                                          [&](const auto& kv) { return kv.first.compare(0, p.size(), p) == 0; });
             if (!any) continue;
             auto sub = io::select_prefix(tensors, w, what);
-            const auto inner = io::strip_common_wrapper(sub, {});  // DataParallel's "module."
+            const bool inner = io::strip_module_prefix(sub);  // DataParallel's "module."
             if (has(sub, "audio_input_proj.0.weight") || has(sub, "encoder.conv_in.weight")) {
                 tensors = std::move(sub);
-                report.wrapper = inner.empty() ? w : w + "." + inner;
+                report.wrapper = inner ? w + ".module" : w;
                 break;
             }
         }
-        const auto removed = io::strip_common_wrapper(tensors, {});
-        if (!removed.empty()) report.wrapper += (report.wrapper.empty() ? "" : ".") + removed;
+        // A bare DataParallel state dict (no wrapper found above); stripped once, never twice.
+        if (report.wrapper.empty() && io::strip_module_prefix(tensors)) report.wrapper = "module";
     }
     report.kind = options.kind == CheckpointKind::Auto ? detect_kind(tensors, what) : options.kind;
 

@@ -80,24 +80,16 @@ TensorMap select_prefix(const TensorMap& tensors, const std::string& prefix, con
     return out;
 }
 
-std::string strip_common_wrapper(TensorMap& tensors, const std::vector<std::string>& wrappers) {
-    std::string removed;
-    auto strip_if_shared = [&](const std::string& first) {
-        const std::string p = first + ".";
-        for (const auto& [k, t] : tensors) {
-            if (k.compare(0, p.size(), p) != 0) return false;
-        }
-        TensorMap out;
-        for (auto& [k, t] : tensors) out[k.substr(p.size())] = t;
-        tensors.swap(out);
-        removed += (removed.empty() ? "" : ".") + first;
-        return true;
-    };
-    for (const auto& w : wrappers) {
-        if (strip_if_shared(w)) break;
+bool strip_module_prefix(TensorMap& tensors) {
+    const std::string p = "module.";
+    if (tensors.empty()) return false;
+    for (const auto& [k, t] : tensors) {
+        if (k.compare(0, p.size(), p) != 0) return false;
     }
-    strip_if_shared("module");
-    return removed;
+    TensorMap out;
+    for (auto& [k, t] : tensors) out[k.substr(p.size())] = t;
+    tensors.swap(out);
+    return true;
 }
 
 }  // namespace v2a::io

@@ -27,8 +27,8 @@ PthFile load_pth(const std::filesystem::path& path);
 /// v2a::Error(Data) naming the prefix and the top-level keys when nothing is under it.
 TensorMap select_prefix(const TensorMap& tensors, const std::string& prefix, const std::string& what);
 
-/// Removes a wrapper every key shares: one of `wrappers` ("weights", "model", "state_dict", "ema", ...)
-/// as the first component, then DataParallel's "module.". Returns the wrapper path removed ("" if none).
-std::string strip_common_wrapper(TensorMap& tensors, const std::vector<std::string>& wrappers);
+/// Removes DataParallel's "module." when every key starts with it (once: a model may hold a real
+/// submodule named "module"). Returns whether it did.
+bool strip_module_prefix(TensorMap& tensors);
 
 }  // namespace v2a::io

@@ -298,8 +298,10 @@ NetworkConfig infer_network_config(const ShapeMap& shapes) {
     c.num_heads = c.hidden_dim / head_dim;
     // FFN width = swiglu(mlp_ratio * hidden): MMAudio always uses 4.0; other ratios are tried in quarters.
     const int64_t ffn = dim("joint_blocks.0.latent_block.ffn.w1.weight", 3, 0);
-    std::vector<double> ratios{4.0};
-    for (int q = 1; q <= 64; ++q) ratios.push_back(q / 4.0);
+    std::vector<double> ratios{4.0};  // first: several ratios can round to one width
+    for (int q = 1; q <= 64; ++q) {
+        if (q != 16) ratios.push_back(q / 4.0);
+    }
     auto ratio = std::find_if(ratios.begin(), ratios.end(), [&](double r) {
         return swiglu_hidden_dim(static_cast<int64_t>(static_cast<double>(c.hidden_dim) * r)) == ffn;
     });
