@@ -126,6 +126,18 @@ TEST(ManifestErrorTest, DuplicateIdNamesBothLines) {
                  {":4:", "duplicate id 'a'", "first on line 2"});
 }
 
+TEST(ManifestErrorTest, IdsThatWouldEscapeTheirFolderAreRefused) {
+    // Ids become <out-dir>/<id>.wav: no separator, no "..", no control character, bounded length.
+    expect_error(std::string(kHeader) + "../x,a.mp4,c,l,train\n", {":2:", "'../x'", "path separator"});
+    expect_error(std::string(kHeader) + "/abs/path,a.mp4,c,l,train\n", {":2:", "path separator"});
+    expect_error(std::string(kHeader) + "a\\b,a.mp4,c,l,train\n", {":2:", "path separator"});
+    expect_error(std::string(kHeader) + "..,a.mp4,c,l,train\n", {":2:", "names a folder"});
+    expect_error(std::string(kHeader) + "\"a\tb\",a.mp4,c,l,train\n", {":2:", "control character"});
+    expect_error(std::string(kHeader) + std::string(201, 'x') + ",a.mp4,c,l,train\n", {":2:", "1-200 bytes"});
+    // What is allowed: dots, spaces, unicode, dashes.
+    EXPECT_NO_THROW(check_file_id("clip.v2 - é_01", "t"));
+}
+
 TEST(ManifestErrorTest, MissingVideoFileWhenChecking) {
     expect_error(std::string(kHeader) + "a,nothere.mp4,c,l,train\n", {":2:", "nothere.mp4", "does not exist"}, true);
 }

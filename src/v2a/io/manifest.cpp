@@ -37,6 +37,15 @@ Manifest Manifest::filter(Split split) const {
     return out;
 }
 
+void check_file_id(const std::string& id, const std::string& where) {
+    V2A_CHECK(!id.empty() && id.size() <= 200, Data, where, ": id '", id.substr(0, 64), "' must have 1-200 bytes");
+    V2A_CHECK(id != "." && id != "..", Data, where, ": id '", id, "' names a folder, not a clip");
+    for (const unsigned char c : id) {
+        V2A_CHECK(c != '/' && c != '\\' && c >= 0x20 && c != 0x7f, Data, where, ": id '", id,
+                  "' holds a path separator or control character (ids become file names)");
+    }
+}
+
 const ManifestRow* Manifest::find(const std::string& id) const {
     for (const auto& row : rows)
         if (row.id == id) return &row;
@@ -62,6 +71,7 @@ Manifest parse_manifest(const std::string& raw, const stdfs::path& root, const s
         row.line = rec.line;
         row.id = field("id");
         V2A_CHECK(!trim_blanks(row.id).empty(), Data, what, ":", rec.line, ": empty id");
+        check_file_id(row.id, what + ":" + std::to_string(rec.line));
         const auto [it, inserted] = first_line.emplace(row.id, rec.line);
         V2A_CHECK(inserted, Data, what, ":", rec.line, ": duplicate id '", row.id, "' (first on line ", it->second,
                   ")");

@@ -46,6 +46,11 @@ struct ManifestOptions {
 };
 
 /// Reads and validates a manifest file.
+/// Ids become file names (`<out-dir>/<id>.wav`, feature caches, pair shards): one rule everywhere an
+/// id is read. Throws Data naming `where` unless the id is 1-200 bytes with no '/', '\\', control
+/// character or NUL, and is not "." or "..", so no id can name a path outside its folder.
+void check_file_id(const std::string& id, const std::string& where);
+
 Manifest read_manifest(const stdfs::path& path, const ManifestOptions& options = {});
 
 /// Parses manifest text; relative paths resolve against `root`; `what` names it in errors.

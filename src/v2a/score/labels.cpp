@@ -9,6 +9,7 @@
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/io/csv.h"
+#include "v2a/io/manifest.h"
 
 namespace v2a::score {
 
@@ -52,6 +53,7 @@ std::vector<LabelRecord> read_labels_csv(const stdfs::path& path) {
         LabelRecord r;
         r.clip_id = io::trim_blanks(rec.fields[c_id]);
         V2A_CHECK(!r.clip_id.empty(), Data, where, ": empty ", id_col);
+        io::check_file_id(r.clip_id, where);
         r.rating = parse_rating(rec.fields[c_label], where);
         if (has_annotator) r.annotator = io::trim_blanks(rec.fields[table.column.at("annotator")]);
         check_duplicate(seen, r, where, rec.line);
@@ -86,6 +88,7 @@ std::vector<LabelRecord> read_labels_jsonl(const stdfs::path& path) {
         LabelRecord r;
         r.clip_id = io::trim_blanks(j[id_key].get<std::string>());
         V2A_CHECK(!r.clip_id.empty(), Data, where, ": empty ", id_key);
+        io::check_file_id(r.clip_id, where);
         const auto& label = j["label"];
         V2A_CHECK(label.is_string() || label.is_number_integer(), Data, where,
                   ": \"label\" must be good|medium|bad or 0|1|2, got ", label.dump());
@@ -155,6 +158,8 @@ std::vector<SampleRecord> read_samples(const stdfs::path& path) {
         s.clip_id = io::trim_blanks(rec.fields[col("clip_id")]);
         V2A_CHECK(!s.sample_id.empty(), Data, where, ": empty sample_id");
         V2A_CHECK(!s.clip_id.empty(), Data, where, ": empty clip_id");
+        io::check_file_id(s.sample_id, where);
+        io::check_file_id(s.clip_id, where);
         const auto [it, inserted] = first_line.emplace(s.sample_id, rec.line);
         V2A_CHECK(inserted, Data, where, ": duplicate sample_id '", s.sample_id, "' (first on line ", it->second, ")");
         const std::string seed = io::trim_blanks(rec.fields[col("seed")]);
