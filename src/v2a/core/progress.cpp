@@ -42,6 +42,13 @@ void Progress::advance(int64_t n) {
     render(false);
 }
 
+void Progress::resume_from(int64_t done) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_ = start_done_ = done;
+    start_ = std::chrono::steady_clock::now();
+    render(true);
+}
+
 void Progress::set_status(const std::string& status) {
     std::lock_guard<std::mutex> lock(mutex_);
     status_ = status;

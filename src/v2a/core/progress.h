@@ -16,6 +16,8 @@ public:
     Progress& operator=(const Progress&) = delete;
 
     void advance(int64_t n = 1);
+    /// Starts the bar at `done` (a resumed job): the rate and ETA count only the work done from here.
+    void resume_from(int64_t done);
     /// Short status shown after the bar (e.g. "loss 0.123").
     void set_status(const std::string& status);
     void finish();

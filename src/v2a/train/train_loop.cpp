@@ -178,7 +178,7 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
         stdfs::remove(log_path, ec);
     }
     Progress progress(options_.name, options_.steps, "step");
-    progress.advance(step_);
+    if (step_ > 0) progress.resume_from(step_);  // rate and ETA of this call's updates only
     int64_t made = 0, samples = 0;
     const auto start = std::chrono::steady_clock::now();
     std::vector<torch::Tensor> params;
