@@ -180,6 +180,7 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
     Progress progress(options_.name, options_.steps, "step");
     if (step_ > 0) progress.resume_from(step_);  // rate and ETA of this call's updates only
     int64_t made = 0, samples = 0;
+    double side_seconds = 0;
     const auto start = std::chrono::steady_clock::now();
     std::vector<torch::Tensor> params;
     for (auto& p : model_.parameters()) {
@@ -236,6 +237,7 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
             log_record(values, "train");
         }
         bool last = step_ == options_.steps;
+        const auto side_start = std::chrono::steady_clock::now();  // validation + checkpoint: not training speed
         if (val_fn && ((options_.val_every > 0 && step_ % options_.val_every == 0) || last)) {
             auto values = val_fn();
             log_record(values, "val");
@@ -250,6 +252,7 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
             save_checkpoint();
             draw_curve();
         }
+        side_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - side_start).count();
     }
     progress.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -257,9 +260,14 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
     if (made > 0) {
         // <run>/throughput.json: speed of this call's updates, and with several processes the communication
         // per update (every collective of this rank: gradients, losses, metrics).
-        std::map<std::string, double> speed{{"world_size", double(dist::world_size())},
-                                            {"updates_per_second", seconds > 0 ? double(made) / seconds : 0.0},
-                                            {"samples_per_second", throughput_}};
+        const double train_seconds = seconds - side_seconds;
+        std::map<std::string, double> speed{
+            {"world_size", double(dist::world_size())},
+            {"updates_per_second", seconds > 0 ? double(made) / seconds : 0.0},  // wall clock of the loop
+            {"samples_per_second", throughput_},
+            // updates alone (validation and checkpoints excluded): the training speed of a layout
+            {"train_updates_per_second", train_seconds > 0 ? double(made) / train_seconds : 0.0},
+            {"validation_checkpoint_seconds", side_seconds}};
         if (dist::active()) {
             const auto t = dist::traffic();
             speed["collectives_per_update"] = double(t.collectives) / double(made);
@@ -267,7 +275,7 @@ int64_t TrainLoop::run(const StepFn& step_fn, const ValFn& val_fn) {
             speed["comm_ms_per_update"] = 1000.0 * t.seconds / double(made);
             V2A_LOG_INFO("%s: %d processes, %.2f MB all-reduced and %.1f ms in collectives per update, %.3f updates/s",
                          options_.name.c_str(), dist::world_size(), speed["bytes_per_update"] / 1e6,
-                         speed["comm_ms_per_update"], speed["updates_per_second"]);
+                         speed["comm_ms_per_update"], speed["train_updates_per_second"]);
         }
         if (dist::is_writer()) fs::write_atomic(options_.run_dir / "throughput.json", nlohmann::json(speed).dump(2) + "\n");
     }
