@@ -218,6 +218,14 @@ TEST(LaunchCliTest, TrainVaeAndGenerateOnTwoProcessesWriteWhatOneWrites) {
     }
     EXPECT_EQ(compared, 4);
 
+    // The judges train data-parallel too (each rank its slice, augmentation of its own): one file, one summary.
+    ASSERT_EQ(run_cli("launch --nproc-per-node 2 --threads-per-process 1 -- train-judges --data '" + manifest +
+                          "' --only cnn --steps 4 --batch 4 --out '" + (dir / "judges").string() + "'",
+                      dir / "judges.log"), 0)
+        << fs::read_text(dir / "judges.log");
+    EXPECT_TRUE(std::filesystem::exists(dir / "judges" / "cnn.safetensors"));
+    EXPECT_TRUE(nlohmann::json::parse(fs::read_text(dir / "judges" / "judges.json"))["judges"].contains("cnn"));
+
     // Pairs split over 2 processes (shard r/2 each) are the pairs of 1 process: same clips, same latents.
     const std::string pairs = "pairs --data '" + manifest + "' --model '" + (dir / "g" / "generator.safetensors").string() +
                               "' --vae '" + vae + "' --ranking gt-vs-sample -K 1 --steps 2 --videos-per-chunk 1 --out ";

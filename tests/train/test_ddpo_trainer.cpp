@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "support/expect_error.h"
+#include "support/ranks.h"
 #include "support/temp_dir.h"
 #include "support/tiny_pipeline.h"
 #include "v2a/audio/vae.h"
@@ -102,6 +103,39 @@ TEST(DdpoTrainerTest, BadOptionsAreUsageErrors) {
     o = f.base;
     o.audioscore_path.clear();
     test::expect_error([&] { train_ddpo(*f.clips, *f.clips, o); }, ErrorKind::Usage, "--audioscore");
+}
+
+}  // namespace
+}  // namespace v2a::train
+
+namespace v2a::train {
+namespace {
+
+// Data parallel (docs/DISTRIBUTED.md): 2 ranks (threads in real Gloo groups) each roll out one of the
+// step's 2 videos with randomness of their own; rank 0 writes one model, the weights moved, and the
+// logged reward is the mean over both ranks' rollouts (a probability).
+TEST(DdpoTrainerTest, RunsDataParallelOnTwoProcesses) {
+    DdpoFixture f;
+    auto o = f.base;
+    o.run_dir = f.dir / "ddpo_dp";
+    o.steps = 2;
+    o.log_every = 1;
+    test::run_ranks(2, [&](int) { train_ddpo(*f.clips, *f.clips, o); });
+    const auto before = io::load_safetensors(f.tiny.generator).tensors;
+    const auto after = io::load_safetensors(o.run_dir / "generator.safetensors").tensors;
+    double moved = 0;
+    for (const auto& [k, v] : after) {
+        if (before.count(k)) moved += (v - before.at(k)).abs().sum().item<double>();
+    }
+    EXPECT_GT(moved, 0.0);
+    int n = 0;
+    for (const auto& rec : read_jsonl(o.run_dir / "metrics.jsonl")) {
+        if (rec.value("kind", "") != "train") continue;
+        ++n;
+        EXPECT_GE(rec["reward_mean"].get<double>(), 0.0);
+        EXPECT_LE(rec["reward_mean"].get<double>(), 1.0);
+    }
+    EXPECT_EQ(n, 2) << "one record per update, written once";
 }
 
 }  // namespace
