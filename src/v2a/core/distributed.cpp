@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "v2a/core/error.h"
+#include "v2a/core/mix64.h"
 
 namespace v2a::dist {
 
@@ -114,8 +115,6 @@ World::~World() {
     if (g_current == this) g_current = previous_;
 }
 
-int World::store_port() const { return impl_->tcp ? int(impl_->tcp->getPort()) : info_.master_port; }
-
 int rank() { return g_current ? g_current->info().rank : 0; }
 int world_size() { return g_current ? g_current->info().world_size : 1; }
 bool active() { return world_size() > 1; }
@@ -138,13 +137,7 @@ torch::Tensor shard_rows(const torch::Tensor& global_batch) {
 }
 
 uint64_t rank_seed(uint64_t seed, int64_t step) {
-    auto mix = [](uint64_t z) {
-        z += 0x9E3779B97F4A7C15ull;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    };
-    return mix(mix(mix(seed) ^ uint64_t(step)) ^ uint64_t(rank()));
+    return mix64(mix64(mix64(seed) ^ uint64_t(step)) ^ uint64_t(rank()));
 }
 
 namespace {

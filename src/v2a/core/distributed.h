@@ -56,8 +56,6 @@ public:
     World& operator=(const World&) = delete;
 
     const WorldInfo& info() const { return info_; }
-    /// The port the store listens on (rank 0 of a non-agent world; useful when info.master_port was 0).
-    int store_port() const;
 
     struct Impl;
     Impl& impl() { return *impl_; }

@@ -7,15 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "v2a/core/mix64.h"
+
 namespace v2a::synth {
 
-/// SplitMix64 finaliser: a bijective 64-bit mixer.
-inline uint64_t mix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+using ::v2a::mix64;  // core/mix64.h
 
 /// FNV-1a of a string (split names, sub-stream labels).
 inline uint64_t hash_str(const std::string& s) {
