@@ -19,7 +19,7 @@
 #   DPO_OPTS: the Flow-DPO options every DPO row shares (default: winners' flow loss 1.0, SDPO 0.9,
 #   early stop at +2% held-out flow loss); ORACLE_OPTS: the oracle row's (its winners are samples, so
 #   the anchor is a flow loss on the clips' ground truth, --gt-anchor, instead of on the winners);
-#   ONLINE_ROUNDS (2); BETAS, LAMBDAS: Table 2; AUTOBETA_OPTS (--auto-beta-decay 0.9: auto-beta starts at
+#   ONLINE_ROUNDS (2); PREF_T_MAX (0.5: the *_t rows' --pref-t-max); BETAS, LAMBDAS: Table 2; AUTOBETA_OPTS (--auto-beta-decay 0.9: auto-beta starts at
 #   --beta and only lowers it, stop 15); TABLES="1 2" or one of them;
 #   AUDIOSCORE=1 adds the AudioScore rows (ratings, AudioScore, pairs, V2A-DPO curriculum/mixed, DDPO);
 #   ROWS="sft_more dpo_oracle ..." runs only those Table 1 rows (two instances at --threads 1 each can
@@ -45,6 +45,7 @@ else
   STEPS=${STEPS:-10}
 fi
 LR=${LR:-2e-5}
+PREF_T_MAX=${PREF_T_MAX:-0.5}
 WARMUP=${WARMUP:-10}
 DPO_OPTS=${DPO_OPTS:-"--sft-weight 1.0 --sdpo-mu 0.9 --max-drift 0.02 --val-every 20 --log-every 1"}
 ORACLE_OPTS=${ORACLE_OPTS:-"--gt-anchor 1.0 --sdpo-mu 0.9 --max-drift 0.02 --val-every 20 --log-every 1"}
@@ -138,8 +139,20 @@ for s in $SEEDS; do
   # shellcheck disable=SC2086
   want syncdpo_ab && dpo_run "syncdpo_ab_s$s" --syncdpo --seed "$s" --auto-beta 0.2 \
       ${AUTOBETA_OPTS:---auto-beta-decay 0.9} $DPO_OPTS
+  # SyncDPO on the subtle band only (shifts 0.04-0.16 s, local shifts, stretches: what DeSync measures); the
+  # coarse band is separable within 5 updates and its early stop exported the base (stop 16).
+  # shellcheck disable=SC2086
+  want syncdpo_sub && dpo_run "syncdpo_sub_s$s" --syncdpo --syncdpo-first-stage 2 --seed "$s" $DPO_OPTS
+  # ... and with the preference term on the noisy half of the path only (--pref-t-max): near the data end a
+  # loser's error is a denoising error, and raising it degrades every sample (stop 17's hypothesis).
+  # shellcheck disable=SC2086
+  want syncdpo_sub_t && dpo_run "syncdpo_sub_t_s$s" --syncdpo --syncdpo-first-stage 2 --pref-t-max "$PREF_T_MAX" \
+      --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
   want gtvs && dpo_run "gtvs_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --seed "$s" $DPO_OPTS
+  # shellcheck disable=SC2086
+  want gtvs_t && dpo_run "gtvs_t_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --pref-t-max "$PREF_T_MAX" \
+      --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
   want gtvs_online && dpo_run "gtvs_online_s$s" --online-rounds "${ONLINE_ROUNDS:-2}" --online-ranking gt-vs-sample \
       --online-K 1 --online-steps "$STEPS" --no-curriculum --seed "$s" $DPO_OPTS

@@ -40,6 +40,13 @@ void add_dpo(CLI::App& app) {
     cmd->add_option("--stage1-fraction", o->stage1_fraction, "share of steps for stage 1 (default: its share of pairs)");
     cmd->add_option("--syncdpo-stages", o->syncdpo_stages, "SyncDPO difficulty bands, coarse -> subtle")
         ->capture_default_str();
+    cmd->add_option("--syncdpo-first-stage", o->syncdpo_first_stage,
+                    "SyncDPO: start the curriculum at this stage (with 3 stages, 2 = the subtle band only)")
+        ->capture_default_str();
+    cmd->add_option("--pref-t-max", o->pref_t_max,
+                    "the preference term only on pairs drawn at t <= this (0 noise, 1 data); the winners' flow term "
+                    "on every row")
+        ->capture_default_str();
     cmd->add_option("--sft-weight", o->sft_weight,
                     "lambda: weight of a flow-matching loss on the winners (TangoFlux 1, JavisDiT++ 0.1)")
         ->capture_default_str();

@@ -112,6 +112,52 @@ TEST(DpoTrainerTest, SyncDpoTrainsOnRuleBasedNegatives) {
     EXPECT_TRUE(std::filesystem::exists(r.model_path));
 }
 
+TEST(DpoTrainerTest, SyncDpoCanStartAtTheSubtleBand) {
+    Fixture f;
+    auto o = f.options("syncdpo_subtle");
+    o.source = DpoPairSource::SyncDpo;
+    o.steps = 10;
+    o.syncdpo_stages = 3;
+    o.syncdpo_first_stage = 2;
+    train_dpo(nullptr, *f.clips, *f.clips, o);
+    for (const auto& log : train_logs(o.run_dir)) EXPECT_DOUBLE_EQ(log["stage"].get<double>(), 3.0);
+}
+
+// --pref-t-max: only pairs drawn at t <= t_max enter the preference term. With a bound no logit-normal
+// t reaches, the term is 0 and (no winners' flow term) nothing moves the policy's reward margin from
+// the reference's; with 0.5 about half of the pairs are kept and the policy learns to separate them.
+TEST(DpoTrainerTest, PrefTMaxLimitsThePreferenceTermToTheNoisyEnd) {
+    Fixture f;
+    auto none = f.options("t_none");
+    none.steps = 10;
+    none.curriculum = false;
+    none.pref_t_max = 1e-9;
+    train_dpo(f.pairs.get(), *f.clips, *f.clips, none);
+    for (const auto& log : train_logs(none.run_dir)) {
+        EXPECT_DOUBLE_EQ(log["pref_kept"].get<double>(), 0.0);
+        EXPECT_DOUBLE_EQ(log["dpo_loss"].get<double>(), 0.0);
+    }
+    auto init = io::load_safetensors(f.tiny.generator).tensors;
+    size_t compared = 0;
+    for (const auto& [k, t] : io::load_safetensors(none.run_dir / "generator.safetensors").tensors) {
+        if (!init.count(k)) continue;
+        EXPECT_TRUE(t.equal(init.at(k))) << k;  // no gradient reached any weight
+        ++compared;
+    }
+    EXPECT_GT(compared, 10u);
+    auto half = f.options("t_half");
+    half.steps = 40;
+    half.curriculum = false;
+    half.pref_t_max = 0.5;
+    train_dpo(f.pairs.get(), *f.clips, *f.clips, half);
+    auto logs = train_logs(half.run_dir);
+    double kept = 0;
+    for (const auto& log : logs) kept += log["pref_kept"].get<double>() / double(logs.size());
+    EXPECT_GT(kept, 0.2);
+    EXPECT_LT(kept, 0.8);
+    EXPECT_GT(logs.back()["implicit_acc"].get<double>(), 0.9);
+}
+
 // Runs `a` straight, then a copy killed after `stop_after` updates and resumed: the weights must match.
 void expect_resume_equals_straight(const Fixture& f, const DpoOptions& a, int64_t stop_after) {
     train_dpo(f.pairs.get(), *f.clips, *f.clips, a);
@@ -294,6 +340,13 @@ TEST(DpoTrainerTest, BadSetupsAreNamedErrors) {
     held.label_smoothing = 0.0;
     held.gt_anchor = -1.0;
     test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, held); }, ErrorKind::Usage, "anchor weight");
+    held.gt_anchor = 0.0;
+    held.pref_t_max = 0.0;
+    test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, held); }, ErrorKind::Usage, "--pref-t-max");
+    held.pref_t_max = 1.0;
+    held.syncdpo_first_stage = 3;  // of 3 stages
+    test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, held); }, ErrorKind::Usage,
+                       "--syncdpo-first-stage");
     o.init.clear();
     test::expect_error([&] { train_dpo(f.pairs.get(), *f.clips, *f.clips, o); }, ErrorKind::Usage, "--init");
 }

@@ -114,6 +114,10 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     V2A_CHECK(o.label_smoothing >= 0.0 && o.label_smoothing < 0.5, Usage, "dpo: label smoothing must be in [0, 0.5), got ",
               o.label_smoothing);
     V2A_CHECK(o.sft_weight >= 0.0, Usage, "dpo: the winners' flow-loss weight must be >= 0, got ", o.sft_weight);
+    V2A_CHECK(o.syncdpo_stages >= 1 && o.syncdpo_first_stage >= 0 && o.syncdpo_first_stage < o.syncdpo_stages, Usage,
+              "dpo: --syncdpo-first-stage must be in [0, ", o.syncdpo_stages, "), got ", o.syncdpo_first_stage);
+    V2A_CHECK(o.pref_t_max > 0.0 && o.pref_t_max <= 1.0, Usage, "dpo: --pref-t-max must be in (0, 1], got ",
+              o.pref_t_max);
     V2A_CHECK(o.gt_anchor >= 0.0, Usage, "dpo: the ground-truth anchor weight must be >= 0, got ", o.gt_anchor);
     V2A_CHECK(o.heldout_pairs >= 0 && o.patience >= 0, Usage, "dpo: held-out pairs and patience must be >= 0");
     V2A_CHECK(o.heldout_pairs == 0 || (o.source == DpoPairSource::Pairs && o.heldout_pairs < pairs->size()), Usage,
@@ -223,7 +227,8 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                 x1l = pairs->losers(rows);
             } else {
                 clip_rows = clip_sampler.next();
-                const int band = pairs::negative_stage(step, o.steps, o.syncdpo_stages);
+                const int band = o.syncdpo_first_stage +
+                                 pairs::negative_stage(step, o.steps, o.syncdpo_stages - o.syncdpo_first_stage);
                 stage = band + 1;
                 auto idx = torch::tensor(clip_rows, torch::kInt64);
                 x1w = sample_x1(policy, *train_set, idx, rng);
@@ -274,8 +279,13 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
                     e_pol_l = flow::scale_gradient(e_pol_l, scale);
                     m["sdpo_scale"] += scale.mean().item<double>() * inv;
                 }
+                torch::Tensor kept;  // [b] 1 where the pair's t is in the preference range (--pref-t-max)
+                if (o.pref_t_max < 1.0) {
+                    kept = w.t.le(o.pref_t_max).to(torch::kFloat);
+                    m["pref_kept"] += kept.mean().item<double>() * inv;
+                }
                 auto terms = flow::flow_dpo_loss(e_pol.narrow(0, 0, b), e_ref.narrow(0, 0, b), e_pol_l,
-                                                 e_ref.narrow(0, b, b), beta, {}, o.label_smoothing);
+                                                 e_ref.narrow(0, b, b), beta, kept, o.label_smoothing);
                 auto part = terms.loss;
                 if (o.sft_weight > 0) part = part + o.sft_weight * e_pol.narrow(0, 0, b).mean();
                 part = part / double(o.draws);

@@ -43,6 +43,12 @@ struct DpoOptions {
     bool cumulative = false;             // stage 2 keeps the easy pairs
     double stage1_fraction = -1.0;       // < 0: proportional to stage 1's share of pairs
     int syncdpo_stages = 3;
+    int syncdpo_first_stage = 0;         // SyncDPO's curriculum starts at this stage (2 of 3: the subtle band only)
+    double pref_t_max = 1.0;             // < 1: the preference term only on pairs drawn at t <= this (t = 0 is
+                                         //   noise, 1 data): the noisy part of the path, where the condition
+                                         //   decides the clip's timing; near t = 1 a loser's error is a denoising
+                                         //   error, and raising it degrades samples. The winners' flow term keeps
+                                         //   every row. Masked pairs add 0 to the batch mean (z still logged).
     double sft_weight = 0.0;             // lambda: + lambda * flow loss of the winners (TangoFlux 1, JavisDiT++ 0.1)
     double gt_anchor = 0.0;              // + this * flow loss on the GROUND TRUTH of the batch's clips: a real-data
                                          //   anchor for generated winners (oracle / AudioScore pairs), where
