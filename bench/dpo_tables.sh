@@ -19,7 +19,9 @@
 #   DPO_OPTS: the Flow-DPO options every DPO row shares (default: winners' flow loss 1.0, SDPO 0.9,
 #   early stop at +2% held-out flow loss); ORACLE_OPTS: the oracle row's (its winners are samples, so
 #   the anchor is a flow loss on the clips' ground truth, --gt-anchor, instead of on the winners);
-#   ONLINE_ROUNDS (2); PREF_T_MAX (0.5: the *_t rows' --pref-t-max); BETAS, LAMBDAS: Table 2; AUTOBETA_OPTS (--auto-beta-decay 0.9: auto-beta starts at
+#   ONLINE_ROUNDS (2); PREF_T_MAX (0.5: the *_t rows' --pref-t-max); Table 2 also: T2_AUTOBETA (1),
+#   SYNC_BETAS / GTVS_T_BETAS (betas of SyncDPO-subtle / GT-vs-sample with --pref-t-max); REPORT_CLIPS (16:
+#   test clips in the report, $OUT/report/index.html); BETAS, LAMBDAS: Table 2; AUTOBETA_OPTS (--auto-beta-decay 0.9: auto-beta starts at
 #   --beta and only lowers it, stop 15); TABLES="1 2" or one of them;
 #   AUDIOSCORE=1 adds the AudioScore rows (ratings, AudioScore, pairs, V2A-DPO curriculum/mixed, DDPO);
 #   ROWS="sft_more dpo_oracle ..." runs only those Table 1 rows (two instances at --threads 1 each can
@@ -181,8 +183,36 @@ for lambda in ${LAMBDAS:-0 0.1}; do
   dpo_run "t2_lambda${lambda}" --sft-weight "$lambda" $T2_OPTS
 done
 # shellcheck disable=SC2086
-dpo_run "t2_autobeta0.2" --auto-beta 0.2 ${AUTOBETA_OPTS:---auto-beta-decay 0.9} --sft-weight 1.0 $T2_OPTS
+[ "${T2_AUTOBETA:-1}" = 1 ] && dpo_run "t2_autobeta0.2" --auto-beta 0.2 ${AUTOBETA_OPTS:---auto-beta-decay 0.9} \
+    --sft-weight 1.0 $T2_OPTS
+# beta for the rows whose preference term is limited to t <= PREF_T_MAX. At beta 2000 the preference
+# gradient (norm ~300 at the first updates) swamps the winners' flow term (norm ~1) under the global clip at
+# 1.0, so lambda = 1 anchors nothing; at beta ~ 4 lambda / sigma(-z) the two terms are of one size (stop 17).
+T2_T_OPTS="--pref-t-max $PREF_T_MAX --sft-weight 1.0 --sdpo-mu 0.9 --max-drift 0.02 --val-every 20 --log-every 1 --seed $first_seed"
+for beta in ${SYNC_BETAS:-}; do
+  # shellcheck disable=SC2086
+  dpo_run "t2_syncsub_t_beta${beta}" --syncdpo --syncdpo-first-stage 2 --beta "$beta" $T2_T_OPTS
+done
+for beta in ${GTVS_T_BETAS:-}; do
+  # shellcheck disable=SC2086
+  dpo_run "t2_gtvs_t_beta${beta}" --pairs "$OUT/pairs_gt" --no-curriculum --beta "$beta" $T2_T_OPTS
+done
 fi
 python3 bench/summarize_tables.py "$OUT" > "$OUT/tables.md"
 python3 bench/dpo_diagnostics.py "$OUT" --json "$OUT/dpo_diagnostics.json" >> "$OUT/tables.md"
 cat "$OUT/tables.md"
+# The tables as a page to look at and listen to (v2a report): base and every seed-0 row side by side on the
+# first REPORT_CLIPS test clips, their training curves, the summary tables.
+systems=(); runs=(); tables=()
+for j in "$OUT"/eval/*.json; do
+  name=$(basename "$j" .json)
+  case $name in *_s[1-9]) continue ;; esac
+  systems+=("$name=$j")
+  [ -e "$OUT/$name/metrics.jsonl" ] && runs+=("$OUT/$name")
+done
+for t in "$OUT"/dpo_table1.json "$OUT"/dpo_table2.json; do [ -e "$t" ] && tables+=("$t"); done
+if [ ${#systems[@]} -gt 0 ]; then
+  "$V2A" "${T[@]}" report --manifest "$M" --out "$OUT/report" --clips "${REPORT_CLIPS:-16}" \
+      --title "Flow-DPO tables: $(basename "$OUT")" --runs "${systems[@]}" "${runs[@]}" \
+      ${tables[@]:+--tables "${tables[@]}"}
+fi

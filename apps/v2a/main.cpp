@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     v2a::cli::add_serve(app);
     v2a::cli::add_convert(app);
     v2a::cli::add_launch(app);
+    v2a::cli::add_report(app);
 
     try {
         app.parse(argc, argv);

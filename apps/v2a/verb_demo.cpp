@@ -21,6 +21,7 @@
 #include "v2a/judge/evaluate.h"
 #include "v2a/judge/train_judges.h"
 #include "v2a/pairs/sampled_pairs.h"
+#include "v2a/report/site.h"
 #include "v2a/score/audioscore_fit.h"
 #include "v2a/score/simulated_annotator.h"
 #include "v2a/synth/dataset.h"
@@ -73,9 +74,11 @@ struct SystemScores {
     double p_good = 0, sim_quality = 0, sim_good = 0, sim_bad = 0;
 };
 
+// Also writes what `v2a generate` + `v2a eval` would: <dir>/<clip id>.wav and <dir>.json (per-clip values
+// included), which the demo's report reads.
 SystemScores score_system(flow::Pipeline& pipeline, const io::ClipDataset& test, score::AudioScorer& scorer,
                           const score::SimulatedAnnotator& annotator, uint64_t seed,
-                          const flow::GenerateOptions& options) {
+                          const flow::GenerateOptions& options, const std::filesystem::path& dir) {
     const auto rows = range(test.size());
     const auto audio = generate_rows(pipeline, test, rows, std::vector<uint64_t>(rows.size(), seed), options);
     SystemScores s;
@@ -83,15 +86,25 @@ SystemScores score_system(flow::Pipeline& pipeline, const io::ClipDataset& test,
     for (int64_t i = 0; i < test.size(); ++i) pred[test[i].id] = audio[i];
     judge::EvalOptions eo;
     eo.allow_silent = true;
-    eo.per_clip = false;
+    eo.per_clip = true;
     s.eval = judge::evaluate(test, pred, scorer.judges(), eo);
     s.p_good = scorer.probabilities(score::score_inputs(test, rows, audio)).select(1, 0).mean().item<double>();
+    fs::ensure_dir(dir);
+    auto out = s.eval.to_json();
     for (int64_t i = 0; i < test.size(); ++i) {
         auto r = annotator.rate(audio[i], test[i], test[i].id + "__eval");
         s.sim_quality += r.quality / double(test.size());
         s.sim_good += (r.noiseless == score::Rating::Good) / double(test.size());
         s.sim_bad += (r.noiseless == score::Rating::Bad) / double(test.size());
+        out["per_clip"][test[i].id]["sim_quality"] = r.quality;
+        out["per_clip"][test[i].id]["sim_good"] = r.noiseless == score::Rating::Good ? 1 : 0;
+        io::write_audio_file(dir / (test[i].id + ".wav"), flow::to_audio(audio[i], pipeline.sample_rate()));
     }
+    out["metrics"]["sim_quality"] = s.sim_quality;
+    out["metrics"]["sim_good_rate"] = s.sim_good;
+    out["pred"] = dir.string();
+    out["simulated_annotator"] = "sim0 (SIMULATED, noiseless; a stand-in for human raters)";
+    fs::write_atomic(dir.string() + ".json", out.dump(2) + "\n");
     return s;
 }
 
@@ -229,9 +242,9 @@ void run(const DemoArgs& a) {
 
     stage("8/8 base vs DPO on the test split (v2a eval)");
     const uint64_t eval_seed = 42;
-    auto base = score_system(pipeline, test, scorer, annotator, eval_seed, gopt);
+    auto base = score_system(pipeline, test, scorer, annotator, eval_seed, gopt, root / "eval" / "base");
     auto dpo_pipeline = flow::Pipeline::load(tuned.model_path, vae.model_path);
-    auto aligned = score_system(dpo_pipeline, test, scorer, annotator, eval_seed, gopt);
+    auto aligned = score_system(dpo_pipeline, test, scorer, annotator, eval_seed, gopt, root / "eval" / "dpo");
 
     // One example muxed with its video, as MMAudio's demo writes it.
     const auto example_audio = generate_rows(dpo_pipeline, test, {0}, {eval_seed}, gopt);
@@ -288,6 +301,19 @@ void run(const DemoArgs& a) {
                              {"args", {{"train", a.n_train}, {"test", a.n_test}, {"generator_steps", a.gen_steps},
                                        {"dpo_steps", a.dpo_steps}, {"beta", a.beta}, {"seed", a.seed}}}};
     fs::write_atomic(root / "demo.json", result.dump(2));
+
+    // The run as a page to look at and listen to (v2a report).
+    report::SiteOptions site;
+    site.manifest = data.manifest;
+    site.out = root / "report";
+    site.title = "v2a demo: base (SFT) vs curriculum Flow-DPO";
+    site.clips = a.n_test;
+    site.systems = {{"base (SFT)", root / "eval" / "base", root / "eval" / "base.json"},
+                    {"Flow-DPO", root / "eval" / "dpo", root / "eval" / "dpo.json"}};
+    site.runs = {root / "generator", root / "dpo"};
+    site.audioscore = root / "demo.json";
+    const auto page = report::write_site(site);
+    std::printf("  report: %s (open it in a browser)\n", page.index.c_str());
 }
 
 }  // namespace

@@ -24,5 +24,6 @@ void add_ddpo(CLI::App& app);
 void add_serve(CLI::App& app);
 void add_convert(CLI::App& app);
 void add_launch(CLI::App& app);
+void add_report(CLI::App& app);
 
 }  // namespace v2a::cli

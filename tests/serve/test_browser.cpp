@@ -7,40 +7,23 @@
 #include <cstdlib>
 
 #include "fixtures.h"
+#include "support/browser.h"
 #include "v2a/serve/label_store.h"
 
 namespace v2a::serve::test {
 namespace {
 
-std::string chromium_path() {
-    if (const char* p = std::getenv("V2A_CHROMIUM")) return p;
-    for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
-        if (stdfs::exists(p)) return p;
-    return {};
-}
+using v2a::test::chromium_path;
 
-/// Runs a shell command, returning its exit status and output (stdout + stderr).
-std::pair<int, std::string> run(const std::string& command) {
-    std::string output;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) return {-1, "popen failed"};
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::pair<int, std::string> run(const std::string& command) { return v2a::test::run_command(command); }
+std::string quoted(const std::string& s) { return v2a::test::shell_quoted(s); }
 
 TEST(BrowserTest, RatesThreeClipsByClickAndKeysThenChecksTheDatabase) {
     const auto chromium = chromium_path();
     if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (Debian package chromium; scripts/setup.sh installs it)";
     const stdfs::path e2e = stdfs::path(V2A_SOURCE_DIR) / "tests" / "serve" / "e2e";
-    ASSERT_EQ(run("node --version").first, 0) << "node is needed to drive the browser (Debian package nodejs)";
-    if (!stdfs::exists(e2e / "node_modules" / "playwright-core")) {
-        const auto [rc, out] = run("npm ci --prefix " + quoted(e2e.string()) + " --no-audit --no-fund");
-        ASSERT_EQ(rc, 0) << "npm ci in " << e2e << " failed:\n" << out;
-    }
+    v2a::test::ensure_playwright(e2e);
+    if (HasFatalFailure()) return;
 
     v2a::test::TempDir dir;
     // Three single clips and two versions of one video; each clip needs one rating.
@@ -60,8 +43,7 @@ TEST(BrowserTest, RatesThreeClipsByClickAndKeysThenChecksTheDatabase) {
     for (const std::string id : {"engine__s1", "engine__s2"})
         ASSERT_EQ(post_json(c, "/api/labels", {{"annotator", "setup"}, {"clip_id", id}, {"label", "good"}}).status, 201);
 
-    const char* env_out = std::getenv("V2A_SCREENSHOT_DIR");
-    const stdfs::path shots = env_out ? stdfs::path(env_out) : stdfs::current_path() / "serve_e2e";
+    const stdfs::path shots = v2a::test::screenshot_dir("serve_e2e");
     const auto [rc, out] = run("node " + quoted((e2e / "rate.mjs").string()) + " --url " + server.url() + " --chromium " +
                                quoted(chromium) + " --out " + quoted(shots.string()) + " --upload " +
                                quoted((dir / "clips" / "street.mp4").string()));
