@@ -23,6 +23,7 @@ struct GenerateArgs {
     std::string model, vae, video, prompt, negative, out, manifest, out_dir, split = "test";
     std::string video_source = "own";  // --manifest: own | shuffled | none (controls for onset F1)
     bool no_text = false;
+    bool reconstruct = false;   // --manifest: the ground truth through VAE + vocoder (the ceiling), no generation
     double duration = 0.0, cfg = 4.5;
     int steps = 25, batch = 8, vocoder_iterations = 32, samples_per_clip = 0;
     uint64_t seed = 42;
@@ -200,12 +201,14 @@ void run(const GenerateArgs& args) {
     data.manifest = args.manifest;
     data.duration = duration;
     data.frame_size = frame_size;
-    auto clips = data.load(*split, true, false, "generate");
+    auto clips = data.load(*split, !args.reconstruct, args.reconstruct, "generate");
     fs::ensure_dir(args.out_dir);
     if (args.samples_per_clip > 0) {
         generate_samples(args, pipeline, go, clips);
         return;
     }
+    V2A_CHECK(!args.reconstruct || (args.video_source == "own" && !args.no_text), Usage,
+              "generate: --reconstruct writes the ground truth's round trip; no --video-source / --no-text");
     const auto video_rows = shuffled_rows(clips.size(), 2020);
     Progress progress("generate", clips.size(), "clip");
     for (int64_t s = 0; s < clips.size(); s += args.batch) {
@@ -222,8 +225,16 @@ void run(const GenerateArgs& args) {
         go.negative = args.negative.empty() ? std::vector<std::string>{}
                                             : std::vector<std::string>(rows.size(), args.negative);
         go.seed = args.seed + uint64_t(s);  // batch-dependent noise, reproducible for the same batch size
-        auto frames = args.video_source == "none" ? torch::Tensor() : clips.frames(frame_rows);
-        auto wav = pipeline.generate(frames, captions, go);
+        torch::Tensor wav;
+        if (args.reconstruct) {
+            // The ceiling of every generator with this VAE and vocoder: the ground truth encoded (posterior
+            // mean), decoded and vocoded, exactly as generated latents are turned into audio.
+            torch::NoGradGuard no_grad;
+            wav = pipeline.latents_to_audio(pipeline.audio_to_latents(clips.audio(rows)));
+        } else {
+            auto frames = args.video_source == "none" ? torch::Tensor() : clips.frames(frame_rows);
+            wav = pipeline.generate(frames, captions, go);
+        }
         for (size_t k = 0; k < rows.size(); ++k) {
             io::write_audio_file(std::filesystem::path(args.out_dir) / (clips[rows[k]].id + ".wav"),
                                  flow::to_audio(wav[int64_t(k)], pipeline.sample_rate()));
@@ -268,6 +279,9 @@ void add_generate(CLI::App& app) {
                     "--manifest: own video, shuffled (each clip gets another clip's video, a fixed derangement) "
                     "or none (null video: text-to-audio)")
         ->capture_default_str();
+    cmd->add_flag("--reconstruct", a->reconstruct,
+                  "--manifest: write each clip's ground truth through the VAE (posterior mean) and the vocoder instead "
+                  "of generating: the ceiling any generator with this VAE and vocoder can reach");
     cmd->add_flag("--no-text", a->no_text, "--manifest: empty text for every clip (with --video-source none: unconditional)");
     cmd->add_option("--vocoder-iterations", a->vocoder_iterations, "Griffin-Lim iterations")->capture_default_str();
     cmd->callback([a] { run(*a); });

@@ -217,6 +217,21 @@ TEST(LaunchCliTest, TrainVaeAndGenerateOnTwoProcessesWriteWhatOneWrites) {
         ++compared;
     }
     EXPECT_EQ(compared, 4);
+    // --reconstruct: the ground truth through VAE and vocoder (the ceiling of any generator), no noise:
+    // the same files whatever the seed, and not what generation writes.
+    for (const char* seed : {"1", "2"}) {
+        ASSERT_EQ(run_cli("--threads 1 " + gen + "'" + (dir / ("recon" + std::string(seed))).string() +
+                              "' --reconstruct --seed " + seed,
+                          dir / "recon.log"), 0)
+            << fs::read_text(dir / "recon.log");
+    }
+    for (const auto& e : std::filesystem::directory_iterator(dir / "gen1")) {
+        const auto name = e.path().filename();
+        EXPECT_EQ(fs::read_text(dir / "recon1" / name), fs::read_text(dir / "recon2" / name)) << name;
+        EXPECT_NE(fs::read_text(dir / "recon1" / name), fs::read_text(e.path())) << name;
+    }
+    EXPECT_NE(run_cli(gen + "'" + (dir / "recon3").string() + "' --reconstruct --video-source shuffled", dir / "r3.log"), 0);
+    EXPECT_NE(fs::read_text(dir / "r3.log").find("--reconstruct"), std::string::npos) << fs::read_text(dir / "r3.log");
 
     // The judges train data-parallel too (each rank its slice, augmentation of its own): one file, one summary.
     ASSERT_EQ(run_cli("launch --nproc-per-node 2 --threads-per-process 1 -- train-judges --data '" + manifest +
