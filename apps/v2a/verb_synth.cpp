@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "v2a/core/error.h"
 #include "v2a/core/progress.h"
 #include "v2a/synth/dataset.h"
+#include "v2a/synth/piano.h"
 #include "verbs.h"
 
 namespace v2a::cli {
@@ -30,7 +32,34 @@ void add_synth(CLI::App& app) {
     cmd->add_option("--workers", opts->workers, "parallel clips (0 = --threads / all cores)")->capture_default_str();
     cmd->add_option("--classes", *classes, "comma-separated subset of classes (default: all)");
     cmd->add_flag("!--no-video", opts->write_video, "write audio and ground truth only (no mp4)");
-    cmd->callback([opts, classes, out] {
+    auto task = std::make_shared<std::string>("general");
+    auto piano = std::make_shared<synth::PianoDatasetOptions>();
+    cmd->add_option("--task", *task,
+                    "general: the V2A benchmark; piano: piano performances with MIDI ground truth (issue 18: "
+                    "clips/<id>.roll.safetensors, two pianists as labels, top + front keyboard views)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"general", "piano"}));
+    cmd->add_option("--key-px", piano->video.white_key_px, "piano: pixels per white key (frame width 52 x this + 8)")
+        ->capture_default_str();
+    cmd->add_option("--view-height", piano->video.view_height, "piano: pixels per view (frame height 2 x this)")
+        ->capture_default_str();
+    cmd->callback([opts, classes, out, task, piano] {
+        if (*task == "piano") {
+            V2A_CHECK(classes->empty() && opts->write_video, Usage, "synth --task piano: --classes and --no-video do not apply");
+            piano->out = *out;
+            piano->n_train = opts->n_train;
+            piano->n_val = opts->n_val;
+            piano->n_test = opts->n_test;
+            piano->config = opts->config;
+            piano->seed = opts->seed;
+            piano->workers = opts->workers;
+            const nlohmann::json s = synth::write_piano_dataset(*piano);
+            std::printf("synth piano: %lld clips (%lld rendered, %lld skipped, %lld notes) in %s -> %s/manifest.csv\n",
+                        (long long)s["clips"].get<int64_t>(), (long long)s["rendered"].get<int64_t>(),
+                        (long long)s["skipped"].get<int64_t>(), (long long)s["notes"].get<int64_t>(),
+                        format_duration(s["elapsed_s"].get<double>()).c_str(), out->c_str());
+            return;
+        }
         opts->out = *out;
         opts->classes = *classes;
         const nlohmann::json s = synth::write_dataset(*opts);

@@ -120,47 +120,13 @@ FluidWorker& fluid_worker(int rate) {
 
 std::vector<float> render_midi(const SourceSpec& src, const ClipConfig& cfg, std::vector<double>& durations) {
     const ClassInfo& info = all_classes().at(size_t(src.class_id));
-    // A fresh synth starts on a 64-sample block boundary, so a note-on at sample s (a multiple of
-    // 64, true on the 25 fps / 16 kHz frame grid: 640 samples per frame) sounds from s.
-    ClipSynth fw(fluid_worker(cfg.sample_rate));
-    const int channel = info.percussion ? 9 : 0;
-    V2A_CHECK(fluid_synth_program_select(fw.synth, channel, fw.sfid, info.percussion ? 128 : src.bank,
-                                         src.program) == FLUID_OK,
-              Internal, "fluidsynth: no preset ", src.program, " in ", default_soundfont());
-
-    struct Cmd {
-        int64_t sample;
-        bool on;
-        int key, velocity;
-    };
-    std::vector<Cmd> cmds;
+    std::vector<MidiCommand> cmds;
     for (const Event& e : src.events) {
-        cmds.push_back({e.sample, true, e.key, e.velocity});
-        cmds.push_back({e.sample + std::llround(e.duration * cfg.sample_rate), false, e.key, 0});
+        cmds.push_back({e.sample, MidiCommand::NoteOn, e.key, e.velocity});
+        cmds.push_back({e.sample + std::llround(e.duration * cfg.sample_rate), MidiCommand::NoteOff, e.key, 0});
         durations.push_back(e.duration);
     }
-    // Offs before ons at the same sample, so a repeated key is released and struck again.
-    std::stable_sort(cmds.begin(), cmds.end(), [](const Cmd& a, const Cmd& b) {
-        return a.sample != b.sample ? a.sample < b.sample : (!a.on && b.on);
-    });
-    const int64_t n = cfg.n_samples();
-    std::vector<float> out(size_t(n), 0.0f);
-    int64_t pos = 0;
-    for (const Cmd& c : cmds) {
-        const int64_t at = std::min(c.sample, n);
-        if (at > pos) {
-            fw.render(out.data() + pos, at - pos);
-            pos = at;
-        }
-        if (c.sample >= n) continue;
-        if (c.on) {
-            fluid_synth_noteon(fw.synth, channel, c.key, c.velocity);
-        } else {
-            fluid_synth_noteoff(fw.synth, channel, c.key);
-        }
-    }
-    if (pos < n) fw.render(out.data() + pos, n - pos);
-    return out;
+    return render_midi_commands(std::move(cmds), info.percussion ? 128 : src.bank, src.program, info.percussion, cfg);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,6 +334,38 @@ std::vector<float> render_engine(const SourceSpec& src, const ClipConfig& cfg, s
 }
 
 }  // namespace
+
+std::vector<float> render_midi_commands(std::vector<MidiCommand> cmds, int bank, int program, bool percussion,
+                                        const ClipConfig& cfg) {
+    // A fresh synth starts on a 64-sample block boundary, so a command at sample s (a multiple of 64,
+    // true on the 25 fps / 16 kHz frame grid: 640 samples per frame) takes effect at s.
+    ClipSynth fw(fluid_worker(cfg.sample_rate));
+    const int channel = percussion ? 9 : 0;
+    V2A_CHECK(fluid_synth_program_select(fw.synth, channel, fw.sfid, bank, program) == FLUID_OK, Internal,
+              "fluidsynth: no preset ", program, " (bank ", bank, ") in ", default_soundfont());
+    // At one sample: note-offs first (a repeated key is released and struck again), then controls, then note-ons.
+    std::stable_sort(cmds.begin(), cmds.end(), [](const MidiCommand& a, const MidiCommand& b) {
+        return a.sample != b.sample ? a.sample < b.sample : int(a.kind) < int(b.kind);
+    });
+    const int64_t n = cfg.n_samples();
+    std::vector<float> out(size_t(n), 0.0f);
+    int64_t pos = 0;
+    for (const MidiCommand& c : cmds) {
+        const int64_t at = std::min(std::max<int64_t>(c.sample, 0), n);
+        if (at > pos) {
+            fw.render(out.data() + pos, at - pos);
+            pos = at;
+        }
+        if (c.sample >= n) continue;
+        switch (c.kind) {
+            case MidiCommand::NoteOn: fluid_synth_noteon(fw.synth, channel, c.number, c.value); break;
+            case MidiCommand::NoteOff: fluid_synth_noteoff(fw.synth, channel, c.number); break;
+            case MidiCommand::Control: fluid_synth_cc(fw.synth, channel, c.number, c.value); break;
+        }
+    }
+    if (pos < n) fw.render(out.data() + pos, n - pos);
+    return out;
+}
 
 std::vector<float> resample_linear_phase(const std::vector<float>& in, int in_rate, int out_rate) {
     V2A_CHECK(in_rate > 0 && out_rate > 0, Usage, "resample: bad rates ", in_rate, " -> ", out_rate);

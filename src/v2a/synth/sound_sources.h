@@ -20,6 +20,20 @@ struct SourceAudio {
 /// Renders one source (sounding or not: a distractor's audio drives its mouth/visuals only).
 SourceAudio render_source_audio(const SourceSpec& source, const ClipConfig& config);
 
+/// One MIDI command at an audio sample: note on/off (number = key, value = velocity) or a control
+/// change (number = controller, e.g. 64 = sustain pedal; value 0..127).
+struct MidiCommand {
+    int64_t sample = 0;
+    enum Kind { NoteOff = 0, Control = 1, NoteOn = 2 } kind = NoteOn;  // order at one sample: offs, controls, ons
+    int number = 60;
+    int value = 100;
+};
+
+/// Renders commands on one channel with the General MIDI preset (bank, program) of the default SoundFont
+/// (FluidR3_GM via libfluidsynth; percussion on channel 10): mono, exactly config.n_samples() long.
+std::vector<float> render_midi_commands(std::vector<MidiCommand> commands, int bank, int program, bool percussion,
+                                        const ClipConfig& config);
+
 /// Windowed-sinc resampling of mono audio (band-limited to the lower Nyquist).
 std::vector<float> resample_linear_phase(const std::vector<float>& in, int in_rate, int out_rate);
 
