@@ -19,7 +19,7 @@
 #   DPO_OPTS: the Flow-DPO options every DPO row shares (default: winners' flow loss 1.0, SDPO 0.9,
 #   early stop at +2% held-out flow loss); ORACLE_OPTS: the oracle row's (its winners are samples, so
 #   the anchor is a flow loss on the clips' ground truth, --gt-anchor, instead of on the winners);
-#   ONLINE_ROUNDS (2); PREF_T_MAX (0.5: the *_t rows' --pref-t-max); Table 2 also: T2_AUTOBETA (1),
+#   ONLINE_ROUNDS (2); PREF_T_MAX (0.5: the *_t and *_lin rows' --pref-t-max); LIN_BETA (5: the *_lin rows' beta); Table 2 also: T2_AUTOBETA (1),
 #   SYNC_BETAS / GTVS_T_BETAS (betas of SyncDPO-subtle / GT-vs-sample with --pref-t-max); REPORT_CLIPS (16:
 #   test clips in the report, $OUT/report/index.html); BETAS, LAMBDAS: Table 2; AUTOBETA_OPTS (--auto-beta-decay 0.9: auto-beta starts at
 #   --beta and only lowers it, stop 15); TABLES="1 2" or one of them;
@@ -48,6 +48,7 @@ else
 fi
 LR=${LR:-2e-5}
 PREF_T_MAX=${PREF_T_MAX:-0.5}
+LIN_BETA=${LIN_BETA:-5}
 WARMUP=${WARMUP:-10}
 DPO_OPTS=${DPO_OPTS:-"--sft-weight 1.0 --sdpo-mu 0.9 --max-drift 0.02 --val-every 20 --log-every 1"}
 ORACLE_OPTS=${ORACLE_OPTS:-"--gt-anchor 1.0 --sdpo-mu 0.9 --max-drift 0.02 --val-every 20 --log-every 1"}
@@ -77,7 +78,7 @@ pairs_set() {  # dir pairs-args...
       --out '$dir' && touch '$dir/.done'"
 }
 TABLES=${TABLES:-"1 2"}
-want dpo_oracle && [[ " $TABLES " == *" 1 "* ]] && pairs_set "$OUT/pairs_oracle" --ranking oracle -K "$K"
+{ want dpo_oracle || want dpo_oracle_lin; } && [[ " $TABLES " == *" 1 "* ]] && pairs_set "$OUT/pairs_oracle" --ranking oracle -K "$K"
 { want gtvs || [[ " $TABLES " == *" 2 "* ]]; } && pairs_set "$OUT/pairs_gt" --ranking gt-vs-sample -K 1
 
 if [ "${AUDIOSCORE:-0}" = 1 ]; then
@@ -134,6 +135,11 @@ for s in $SEEDS; do
   # shellcheck disable=SC2086
   want dpo_oracle && RUN_STEPS=$((DPO_STEPS * 2 / 3)) dpo_run "dpo_oracle_s$s" --pairs "$OUT/pairs_oracle" \
       --no-curriculum --seed "$s" $ORACLE_OPTS
+  # The oracle ceiling in the linear regime (stop 17): beta LIN_BETA (the preference gradient of the size of the
+  # anchor's, not ~300x it), the preference term on t <= PREF_T_MAX, the ground-truth anchor.
+  # shellcheck disable=SC2086
+  want dpo_oracle_lin && RUN_STEPS=$((DPO_STEPS * 2 / 3)) dpo_run "dpo_oracle_lin_s$s" --pairs "$OUT/pairs_oracle" \
+      --no-curriculum --seed "$s" --beta "$LIN_BETA" --pref-t-max "$PREF_T_MAX" $ORACLE_OPTS
   # shellcheck disable=SC2086
   want syncdpo && dpo_run "syncdpo_s$s" --syncdpo --seed "$s" $DPO_OPTS
   # SyncDPO with beta calibrated toward a gradient factor of 0.2 (at beta 2000 its factor is < 0.05 on
@@ -152,6 +158,10 @@ for s in $SEEDS; do
       --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
   want gtvs && dpo_run "gtvs_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --seed "$s" $DPO_OPTS
+  # GT-vs-sample in the linear regime: beta LIN_BETA, the preference term on t <= PREF_T_MAX (stop 17's Table 2).
+  # shellcheck disable=SC2086
+  want gtvs_lin && dpo_run "gtvs_lin_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --beta "$LIN_BETA" \
+      --pref-t-max "$PREF_T_MAX" --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
   want gtvs_t && dpo_run "gtvs_t_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --pref-t-max "$PREF_T_MAX" \
       --seed "$s" $DPO_OPTS

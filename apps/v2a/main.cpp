@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
     v2a::cli::add_convert(app);
     v2a::cli::add_launch(app);
     v2a::cli::add_report(app);
+    v2a::cli::add_cop(app);
 
     try {
         app.parse(argc, argv);

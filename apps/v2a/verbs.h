@@ -25,5 +25,6 @@ void add_serve(CLI::App& app);
 void add_convert(CLI::App& app);
 void add_launch(CLI::App& app);
 void add_report(CLI::App& app);
+void add_cop(CLI::App& app);
 
 }  // namespace v2a::cli
