@@ -57,6 +57,13 @@ std::string csv_field(const std::string& value) {
     return out + "\"";
 }
 
+std::vector<SplitItem> split_items(int64_t n_train, int64_t n_val, int64_t n_test) {
+    std::vector<SplitItem> items;
+    for (auto [split, n] : {std::pair<const char*, int64_t>{"train", n_train}, {"val", n_val}, {"test", n_test}})
+        for (int64_t i = 0; i < n; ++i) items.push_back({split, i});
+    return items;
+}
+
 nlohmann::json write_dataset(const DatasetOptions& options) {
     validate_options(options);
     const auto start = std::chrono::steady_clock::now();
@@ -65,20 +72,14 @@ nlohmann::json write_dataset(const DatasetOptions& options) {
     fs::ensure_dir(clips_dir);
     const nlohmann::json config = config_to_json(options.config, options.seed);
 
-    struct Item {
-        std::string split;
-        int64_t index;
-    };
-    std::vector<Item> items;
-    for (auto [split, n] : {std::pair<const char*, int64_t>{"train", options.n_train}, {"val", options.n_val}, {"test", options.n_test}})
-        for (int64_t i = 0; i < n; ++i) items.push_back({split, i});
+    const auto items = split_items(options.n_train, options.n_val, options.n_test);
 
     const int workers = options.workers > 0 ? options.workers : thread_count();
     std::atomic<int64_t> rendered{0}, skipped{0};
     {
         Progress progress("synth", int64_t(items.size()), "clips");
         parallel_for(int64_t(items.size()), workers, [&](int64_t i) {
-            const Item& item = items[size_t(i)];
+            const SplitItem& item = items[size_t(i)];
             const ClipSpec spec = sample_clip_spec(options.config, options.seed, item.split, item.index, classes);
             if (clip_complete(clips_dir, spec.id, config, options.write_video)) {
                 ++skipped;
@@ -104,7 +105,7 @@ nlohmann::json write_dataset(const DatasetOptions& options) {
     nlohmann::json per_split = nlohmann::json::object(), per_class = nlohmann::json::object();
     int64_t bytes = 0, distractors = 0, second_sources = 0, empty_captions = 0;
     std::error_code ec;
-    for (const Item& item : items) {
+    for (const SplitItem& item : items) {
         const ClipSpec spec = sample_clip_spec(options.config, options.seed, item.split, item.index, classes);
         const std::string label = all_classes()[size_t(spec.main().class_id)].name;
         csv << spec.id << "," << csv_field(options.write_video ? "clips/" + spec.id + ".mp4" : "") << ","

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
 
 #include "v2a/synth/spec.h"
 
@@ -34,6 +35,14 @@ bool clip_complete(const std::filesystem::path& clips_dir, const std::string& id
 /// Writes the dataset and returns the summary (also written to <out>/summary.json):
 /// counts per split and class, rendered/skipped, total duration (s), bytes, elapsed (s), clips/s.
 nlohmann::json write_dataset(const DatasetOptions& options);
+
+/// A clip of the dataset by split and index.
+struct SplitItem {
+    std::string split;
+    int64_t index = 0;
+};
+/// train 0..n_train-1, then val, then test: the order clips are rendered and listed in.
+std::vector<SplitItem> split_items(int64_t n_train, int64_t n_val, int64_t n_test);
 
 /// One CSV field, quoted when it holds a comma, quote or newline (RFC 4180).
 std::string csv_field(const std::string& value);

@@ -309,13 +309,7 @@ nlohmann::json write_piano_dataset(const PianoDatasetOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     const auto clips_dir = o.out / "clips";
     fs::ensure_dir(clips_dir);
-    struct Item {
-        std::string split;
-        int64_t index;
-    };
-    std::vector<Item> items;
-    for (auto [split, n] : {std::pair<const char*, int64_t>{"train", o.n_train}, {"val", o.n_val}, {"test", o.n_test}})
-        for (int64_t i = 0; i < n; ++i) items.push_back({split, i});
+    const auto items = split_items(o.n_train, o.n_val, o.n_test);
     const nlohmann::json config = {{"seconds", o.config.seconds}, {"fps", o.config.fps},
                                    {"sample_rate", o.config.sample_rate}, {"dataset_seed", o.seed},
                                    {"white_key_px", o.video.white_key_px}, {"margin", o.video.margin},
