@@ -298,6 +298,37 @@ nlohmann::json piano_spec_to_json(const PianoSpec& s, const ClipConfig& cfg) {
             {"roll", "clips/" + s.id + ".roll.safetensors: \"roll\" [T, 88] uint8 velocity per video frame, key 0 = A0 (MIDI 21)"}};
 }
 
+std::vector<PianoNote> roll_to_notes(const torch::Tensor& roll, double fps, int velocity, int min_frames) {
+    V2A_CHECK(roll.dim() == 2 && roll.size(1) == kPianoKeys, Usage, "roll to notes: the roll must be [T, 88], got ",
+              roll.sizes());
+    V2A_CHECK(fps > 0 && velocity >= 1 && velocity <= 127 && min_frames >= 1, Usage, "roll to notes: bad fps, velocity or min_frames");
+    const auto r = roll.to(torch::kFloat).contiguous();
+    const auto a = r.accessor<float, 2>();
+    const bool velocities = r.max().item<float>() > 1.0f;
+    const int64_t T = r.size(0);
+    std::vector<PianoNote> notes;
+    for (int key = 0; key < kPianoKeys; ++key) {
+        for (int64_t k = 0; k < T;) {
+            if (a[k][key] <= 0) {
+                ++k;
+                continue;
+            }
+            int64_t end = k;
+            float peak = 0;
+            while (end < T && a[end][key] > 0) peak = std::max(peak, a[end++][key]);
+            if (end - k >= min_frames) {
+                const int v = velocities ? std::clamp(int(std::lround(peak)), 1, 127) : velocity;
+                notes.push_back({kPianoLowKey + key, double(k) / fps, double(end) / fps, v, false});
+            }
+            k = end;
+        }
+    }
+    std::sort(notes.begin(), notes.end(), [](const PianoNote& x, const PianoNote& y) {
+        return x.onset != y.onset ? x.onset < y.onset : x.key < y.key;
+    });
+    return notes;
+}
+
 nlohmann::json write_piano_dataset(const PianoDatasetOptions& o) {
     V2A_CHECK(!o.out.empty(), Usage, "synth --task piano: no output folder");
     V2A_CHECK(o.n_train >= 0 && o.n_val >= 0 && o.n_test >= 0 && o.n_train + o.n_val + o.n_test >= 1, Usage,

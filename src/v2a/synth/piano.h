@@ -90,6 +90,13 @@ torch::Tensor render_piano_video(const PianoSpec& spec, const ClipConfig& config
 
 nlohmann::json piano_spec_to_json(const PianoSpec& spec, const ClipConfig& config);
 
+/// A piano roll back to notes (the Audeo-style pipeline's Roll -> MIDI step): each run of consecutive
+/// frames in which a key is active (> 0) becomes one note from the run's first frame to the frame after
+/// its last (t = k / fps); the velocity is the run's largest roll value when the roll holds velocities
+/// (> 1), else `velocity`. Runs shorter than `min_frames` are dropped (spurious single-frame flicker).
+/// roll: [T, 88] (key 0 = A0); notes sorted by onset.
+std::vector<PianoNote> roll_to_notes(const torch::Tensor& roll, double fps, int velocity = 80, int min_frames = 1);
+
 struct PianoDatasetOptions {
     std::filesystem::path out;
     int64_t n_train = 400, n_val = 50, n_test = 50;
