@@ -12,11 +12,16 @@
 
 namespace v2a::test {
 
-/// V2A_CHROMIUM, else Debian's chromium; empty when not installed (the caller skips).
+/// V2A_CHROMIUM, else Debian's chromium; empty when not installed (the caller skips) — unless
+/// V2A_REQUIRE_BROWSER=1 (scripts/test.sh sets it after scripts/setup.sh installed chromium): then a
+/// missing browser fails the test instead of skipping it.
 inline std::string chromium_path() {
     if (const char* p = std::getenv("V2A_CHROMIUM")) return p;
     for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
         if (std::filesystem::exists(p)) return p;
+    const char* required = std::getenv("V2A_REQUIRE_BROWSER");
+    if (required && std::string(required) == "1")
+        ADD_FAILURE() << "chromium is not installed but V2A_REQUIRE_BROWSER=1 (scripts/setup.sh installs it)";
     return {};
 }
 
