@@ -110,6 +110,16 @@ TEST(DpoTrainerTest, SyncDpoTrainsOnRuleBasedNegatives) {
     EXPECT_DOUBLE_EQ(logs[0]["stage"].get<double>(), 1.0);
     EXPECT_DOUBLE_EQ(logs[2]["stage"].get<double>(), 3.0);
     EXPECT_TRUE(std::filesystem::exists(r.model_path));
+    // It learned the preference: the distorted copies are predicted worse than the reference predicts them,
+    // relative to the ground truth, and the implicit accuracy is above chance.
+    double acc = 0, loser_push = 0;
+    for (const auto& log : logs) {
+        acc += log["implicit_acc"].get<double>() / double(logs.size());
+        loser_push += (log["model_l_err"].get<double>() - log["ref_l_err"].get<double>()) -
+                      (log["model_w_err"].get<double>() - log["ref_w_err"].get<double>());
+    }
+    EXPECT_GT(acc, 0.6);
+    EXPECT_GT(loser_push, 0.0);
 }
 
 TEST(DpoTrainerTest, SyncDpoCanStartAtTheSubtleBand) {
