@@ -11,6 +11,7 @@ extern "C" {
 #include <cmath>
 #include <fstream>
 
+#include "support/expect_error.h"
 #include "support/temp_dir.h"
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
@@ -538,6 +539,50 @@ TEST_F(MediaTest, BadWriteInputLeavesNothingBehind) {
     expect_error([&] { mux_audio_into_video(dir / "broken.mp4", tone(440, 0.5, 1.0, 16000), dir / "out.mp4"); },
                  ErrorKind::Data, "broken.mp4");
     EXPECT_FALSE(stdfs::exists(dir / "out.mp4"));
+}
+
+}  // namespace
+}  // namespace v2a::io
+
+namespace v2a::io {
+namespace {
+
+// A phone's portrait video: frames stored sideways with a display rotation. Decoding turns them upright
+// (as players and ffmpeg's autorotate do) and probe reports the displayed size.
+TEST(MediaRotationTest, RotatedStreamsDecodeUpright) {
+    test::TempDir dir;
+    // Stored 48 wide x 32 high, a red 8x8 block in the stored top-left corner, the rest grey.
+    auto frames = torch::full({5, 32, 48, 3}, 128, torch::kUInt8);
+    frames.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 8), torch::indexing::Slice(0, 8), 0}, 250);
+    frames.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 8), torch::indexing::Slice(0, 8), 1}, 10);
+    frames.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 8), torch::indexing::Slice(0, 8), 2}, 10);
+    // Where the stored top-left corner is shown after each clockwise turn: (row, col) of the displayed frame.
+    struct Case {
+        int rotation, width, height, row, col;
+    };
+    for (const Case c : {Case{0, 48, 32, 2, 2}, Case{90, 32, 48, 2, 29}, Case{180, 48, 32, 29, 45}, Case{270, 32, 48, 45, 2}}) {
+        EncodeOptions eo;
+        eo.rotation = c.rotation;
+        const auto path = dir / ("r" + std::to_string(c.rotation) + ".mp4");
+        write_mp4(path, frames, 25.0, Audio{}, eo);
+        const auto info = probe(path);
+        EXPECT_EQ(info.rotation, c.rotation);
+        EXPECT_EQ(info.width, c.width) << c.rotation;
+        EXPECT_EQ(info.height, c.height) << c.rotation;
+        VideoDecodeOptions vo;
+        vo.width = c.width;
+        vo.height = c.height;
+        const auto f = decode_video(path, vo).frames;
+        ASSERT_EQ(f.size(1), c.height);
+        const auto px = f[0][c.row][c.col];
+        EXPECT_GT(px[0].item<int>(), 200) << "rotation " << c.rotation;   // red where the corner should be
+        EXPECT_LT(px[1].item<int>(), 60) << "rotation " << c.rotation;
+        const auto far = f[0][c.height - 1 - c.row][c.width - 1 - c.col];  // and grey in the opposite corner
+        EXPECT_NEAR(far[0].item<int>(), 128, 20) << "rotation " << c.rotation;
+    }
+    EncodeOptions bad;
+    bad.rotation = 45;
+    test::expect_error([&] { write_mp4(dir / "bad.mp4", frames, 25.0, Audio{}, bad); }, ErrorKind::Usage, "multiple of 90");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/display.h>
 #include <libavutil/error.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
@@ -509,6 +510,19 @@ SF_INFO sf_info_for(const stdfs::path& path, const Audio& audio) {
 // decode_video
 // ================================================================================================
 
+/// The clockwise rotation (0, 90, 180 or 270 degrees) a player applies to show the stream upright: its
+/// display matrix (mp4 tkhd / "rotate" tag), as ffmpeg's own autorotate reads it (cmdutils get_rotation).
+int stream_rotation(const AVStream* st) {
+    size_t size = 0;
+    const uint8_t* matrix = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+    if (!matrix || size < 9 * sizeof(int32_t)) return 0;
+    double theta = -std::round(av_display_rotation_get(reinterpret_cast<const int32_t*>(matrix)));
+    if (!std::isfinite(theta)) return 0;
+    theta -= 360.0 * std::floor(theta / 360.0 + 0.9 / 360.0);
+    const int quarter = int(std::lround(theta / 90.0)) % 4;
+    return quarter * 90;  // arbitrary angles: the nearest quarter turn
+}
+
 VideoFrames decode_video(const stdfs::path& path, const VideoDecodeOptions& options) {
     V2A_CHECK(options.fps > 0 && std::isfinite(options.fps), Usage, path.string(), ": fps must be > 0, got ",
               options.fps);
@@ -539,7 +553,19 @@ VideoFrames decode_video(const stdfs::path& path, const VideoDecodeOptions& opti
     constexpr double kEps = 1e-6;
     auto grid = [&](int64_t k) { return options.start + double(k) / options.fps; };
 
-    RgbConverter converter(W, H, options.resize);
+    // A rotated stream is converted at the size it has before the turn, then turned upright.
+    const int rotation = stream_rotation(st);
+    const bool sideways = rotation == 90 || rotation == 270;
+    RgbConverter converter(sideways ? H : W, sideways ? W : H, options.resize);
+    std::vector<uint8_t> stored(rotation != 0 ? frame_bytes : 0);
+    auto upright = [&](uint8_t* rgb) {  // rgb holds the stored frame; rotate it in place (through `stored`)
+        if (rotation == 0) return;
+        std::memcpy(stored.data(), rgb, frame_bytes);
+        const auto x = torch::from_blob(stored.data(), {sideways ? W : H, sideways ? H : W, 3}, torch::kUInt8);
+        // torch::rot90 turns counter-clockwise for k > 0: a clockwise quarter turn is k = -1.
+        const auto y = torch::rot90(x, -(rotation / 90), {0, 1}).contiguous();
+        std::memcpy(rgb, y.data_ptr<uint8_t>(), frame_bytes);
+    };
     std::vector<uint8_t> out;
     // Reserve the expected size up front: growing a multi-MB buffer by doubling shows up in profiles.
     const double expected = wanted >= 0 ? double(wanted) : (result.source_duration - options.start) * options.fps + 1;
@@ -554,6 +580,7 @@ VideoFrames decode_video(const stdfs::path& path, const VideoDecodeOptions& opti
     auto emit = [&](bool padded) {
         if (!cur_converted) {
             converter.convert(cur.get(), cur_rgb.data());
+            upright(cur_rgb.data());
             cur_converted = true;
         }
         out.insert(out.end(), cur_rgb.begin(), cur_rgb.end());
@@ -712,8 +739,10 @@ MediaInfo probe(const stdfs::path& path) {
         const AVStream* st = in->streams[vi];
         info.has_video = true;
         info.video_fps = stream_fps(st);
-        info.width = st->codecpar->width;
-        info.height = st->codecpar->height;
+        info.rotation = stream_rotation(st);
+        const bool sideways = info.rotation == 90 || info.rotation == 270;  // the size as displayed
+        info.width = sideways ? st->codecpar->height : st->codecpar->width;
+        info.height = sideways ? st->codecpar->width : st->codecpar->height;
         info.video_codec = avcodec_get_name(st->codecpar->codec_id);
     }
     const int ai = find_stream(in.get(), AVMEDIA_TYPE_AUDIO);
@@ -855,6 +884,14 @@ void write_mp4(const stdfs::path& path, const torch::Tensor& frames, double fps,
         vst->avg_frame_rate = rate;
         ret = avcodec_parameters_from_context(vst->codecpar, enc.get());
         V2A_CHECK(ret >= 0, Data, path.string(), ": video stream parameters (", av_error(ret), ")");
+        if (options.rotation != 0) {  // stored as given, shown turned clockwise by `rotation` (a phone's portrait video)
+            V2A_CHECK(options.rotation % 90 == 0, Usage, path.string(), ": rotation must be a multiple of 90, got ",
+                      options.rotation);
+            auto* matrix = reinterpret_cast<int32_t*>(
+                av_stream_new_side_data(vst, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t)));
+            V2A_ASSERT(matrix != nullptr);
+            av_display_rotation_set(matrix, double(options.rotation));  // read back by stream_rotation as `rotation`
+        }
 
         std::unique_ptr<AacWriter> aac;
         if (!audio.samples.empty()) aac = std::make_unique<AacWriter>(oc.get(), audio, options.audio_bitrate, path);

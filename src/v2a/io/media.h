@@ -46,7 +46,8 @@ struct VideoFrames {
 };
 
 /// Decodes a video stream to RGB frames on a fixed time grid. Variable frame rate is handled by
-/// showing, at each grid time, the last source frame whose timestamp is <= that time.
+/// showing, at each grid time, the last source frame whose timestamp is <= that time. A stream with a
+/// display rotation (a phone's portrait video) is turned upright first, as players show it.
 VideoFrames decode_video(const stdfs::path& path, const VideoDecodeOptions& options = {});
 
 struct AudioDecodeOptions {
@@ -72,7 +73,8 @@ struct MediaInfo {
     bool has_video = false, has_audio = false;
     double duration = 0.0;        // container duration (s)
     double video_fps = 0.0;
-    int width = 0, height = 0;
+    int width = 0, height = 0;    // as displayed: after the stream's rotation
+    int rotation = 0;             // degrees clockwise a player turns the stored frames (display matrix)
     int audio_sample_rate = 0, audio_channels = 0;
     std::string video_codec, audio_codec, format;
 };
@@ -93,6 +95,9 @@ struct EncodeOptions {
     // Optional per-frame presentation times (s), strictly increasing, one per frame: writes a
     // variable-frame-rate stream. Empty = constant rate, frame i at i / fps.
     std::vector<double> timestamps;
+    // Display rotation (degrees clockwise, a multiple of 90) written into the stream's display matrix, as a
+    // phone stores a portrait video: the frames are stored as given and a player turns them. 0 = none.
+    int rotation = 0;
 };
 
 /// Encodes RGB frames [T, H, W, 3] uint8 at `fps` as H.264 (yuv420p) plus `audio` as AAC into an
