@@ -1,6 +1,6 @@
 // Generation speed and training throughput of the V2A generator (issue 3).
 //
-//   bench_generate [--preset bench] [--threads 1,2] [--batches 1,8] [--steps 25] [--cfg 4.5]
+//   bench_generate [--preset bench] [--duration 4] [--threads 1,2] [--batches 1,8] [--steps 25] [--cfg 4.5]
 //                  [--train-batch 8] [--train-steps 6] [--repeats 2] [--dtypes fp32,bf16] [--out result.json]
 //
 // Generation: frames + captions -> Euler sampler with CFG (conditional and unconditional passes in one
@@ -49,10 +49,13 @@ torch::Tensor random_frames(int64_t batch, double duration, int size) {
 
 int main(int argc, char** argv) {
     std::string preset = "bench", threads_arg = "1,2", batches_arg = "1,8", dtypes_arg = "fp32", model, out;
+    double clip_seconds = 4.0;
     int steps = 25, train_batch = 8, train_steps = 6, repeats = 2;
     double cfg = 4.5;
     CLI::App app{"generation RTF and training throughput of the V2A generator"};
     app.add_option("--preset", preset, "network preset")->capture_default_str();
+    app.add_option("--duration", clip_seconds, "clip length in seconds (random weights; MMAudio's papers: 8)")
+        ->capture_default_str();
     app.add_option("--threads", threads_arg, "comma-separated intra-op thread counts")->capture_default_str();
     app.add_option("--batches", batches_arg, "comma-separated generation batch sizes")->capture_default_str();
     app.add_option("--steps", steps, "Euler steps")->capture_default_str();
@@ -69,7 +72,7 @@ int main(int argc, char** argv) {
         // Random weights give a zero velocity (MMAudio's final layer starts at 0): the bf16 deviation
         // needs a trained model (--model).
         v2a::flow::V2AGenerator generator = model.empty()
-            ? v2a::flow::V2AGenerator(v2a::flow::GeneratorConfig::preset(preset, 4.0, 64))
+            ? v2a::flow::V2AGenerator(v2a::flow::GeneratorConfig::preset(preset, clip_seconds, 64))
             : v2a::flow::load_generator(model);
         const auto config = generator->config();
         v2a::audio::MelVae vae(v2a::audio::VaeOptions::preset(preset == "tiny" ? "tiny" : "bench"));
@@ -167,6 +170,7 @@ int main(int argc, char** argv) {
                     torch::nn::utils::clip_grad_norm_(params, 1.0);
                     optimizer.step();
                 };
+                if (train_steps <= 0) continue;  // --train-steps 0: generation only
                 step();  // warm-up
                 const auto t0 = Clock::now();
                 for (int s = 0; s < train_steps; ++s) step();
