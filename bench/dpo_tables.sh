@@ -165,6 +165,10 @@ for s in $SEEDS; do
   # shellcheck disable=SC2086
   want gtvs_t && dpo_run "gtvs_t_s$s" --pairs "$OUT/pairs_gt" --no-curriculum --pref-t-max "$PREF_T_MAX" \
       --seed "$s" $DPO_OPTS
+  # Online rounds in the linear regime: fresh losers from the current policy each round (stop 17).
+  # shellcheck disable=SC2086
+  want gtvs_online_lin && dpo_run "gtvs_online_lin_s$s" --online-rounds "${ONLINE_ROUNDS:-2}" --online-ranking gt-vs-sample \
+      --online-K 1 --online-steps "$STEPS" --no-curriculum --beta "$LIN_BETA" --pref-t-max "$PREF_T_MAX" --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
   want gtvs_online && dpo_run "gtvs_online_s$s" --online-rounds "${ONLINE_ROUNDS:-2}" --online-ranking gt-vs-sample \
       --online-K 1 --online-steps "$STEPS" --no-curriculum --seed "$s" $DPO_OPTS
