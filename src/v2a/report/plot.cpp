@@ -1,5 +1,6 @@
 #include "v2a/report/plot.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -83,6 +84,31 @@ void plot_series(const std::filesystem::path& path, const std::vector<Series>& s
         std::filesystem::remove(script_path, ec);
         V2A_CHECK(status == 0 && std::filesystem::exists(tmp), IO, path.string(), ": gnuplot failed: ", output);
     });
+}
+
+void plot_reliability(const std::filesystem::path& path, const std::vector<ReliabilityBin>& bins, double ece,
+                      const std::string& title) {
+    Series acc{"accuracy (per bin)", {}, {}, "boxes"};
+    Series conf{"mean confidence (per bin)", {}, {}, "points pt 7 ps 1.5"};
+    for (const auto& b : bins) {
+        if (b.count == 0) continue;
+        acc.x.push_back(0.5 * (b.lower + b.upper));
+        acc.y.push_back(b.accuracy);
+        conf.x.push_back(0.5 * (b.lower + b.upper));
+        conf.y.push_back(b.confidence);
+    }
+    Series diagonal{"perfect calibration", {0.0, 1.0}, {0.0, 1.0}, "lines"};
+    PlotOptions o;
+    char t[256];
+    std::snprintf(t, sizeof t, "%s (ECE %.3f)", title.c_str(), ece);
+    o.title = t;
+    o.xlabel = "confidence (max probability)";
+    o.ylabel = "accuracy";
+    o.xrange = "[0:1]";
+    o.yrange = "[0:1]";
+    o.extra = {"set boxwidth " + std::to_string(0.9 / double(std::max<size_t>(1, bins.size()))),
+               "set style fill solid 0.4 border"};
+    plot_series(path, {acc, conf, diagonal}, o);
 }
 
 }  // namespace v2a::report

@@ -59,9 +59,12 @@ std::string fmt(double v, int digits = 4) {
     return buf;
 }
 
-/// The audio file of clip `id` in `dir` (.wav or .flac), or empty.
+/// What a system's audio files may be (a folder of `v2a generate` output).
+constexpr const char* kAudioExtensions[] = {".wav", ".flac"};
+
+/// The audio file of clip `id` in `dir`, or empty.
 stdfs::path audio_of(const stdfs::path& dir, const std::string& id) {
-    for (const char* ext : {".wav", ".flac"}) {
+    for (const char* ext : kAudioExtensions) {
         auto p = dir / (id + ext);
         if (stdfs::exists(p)) return p;
     }
@@ -112,22 +115,44 @@ bool clip_value(const json& clip, const std::string& key, double& out) {
     return std::isfinite(out);  // clip[key] is a number here
 }
 
+/// Clip id -> value of metric `key`, over the clips of an eval JSON's per_clip object that have it.
+std::map<std::string, double> clip_values(const json& per_clip, const std::string& key) {
+    std::map<std::string, double> out;
+    double v;
+    for (auto& [id, clip] : per_clip.items())
+        if (clip_value(clip, key, v)) out[id] = v;
+    return out;
+}
+
+std::string column_header(const MetricSpec& m) { return "<th>" + html_escape(m.header) + (m.higher ? " ↑" : " ↓") + "</th>"; }
+
+/// An eval JSON, checked where it is read: an object whose "per_clip" and "metrics" (absent: empty) are
+/// objects, so the tables can index them; anything else is an error naming the file.
+json read_eval_json(const stdfs::path& path) {
+    auto e = read_json_file(path, "eval JSON");
+    V2A_CHECK(e.is_object(), Data, path.string(), ": an eval JSON must be an object");
+    for (const char* key : {"per_clip", "metrics"}) {
+        if (!e.contains(key)) e[key] = json::object();
+        V2A_CHECK(e[key].is_object(), Data, path.string(), ": \"", key, "\" must be an object");
+    }
+    return e;
+}
+
+/// The line under a cell: the clip's onset F1, DeSync, IB and SIMULATED quality from an eval JSON.
+std::string clip_note(const json& eval, const std::string& id) {
+    if (eval.is_null() || !eval["per_clip"].contains(id)) return "";
+    std::string line;
+    double v;
+    for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
+             {"onset_f1", "onset F1"}, {"desync", "DeSync"}, {"ib_score", "IB"}, {"sim_quality", "SIM. quality"}})
+        if (clip_value(eval["per_clip"][id], key, v)) line += (line.empty() ? "" : " · ") + label + " " + fmt(v, 3);
+    return line;
+}
+
 struct System {
     SystemInput input;
     std::string slug;
     json eval;  // null when none
-};
-
-class Html {
-public:
-    Html& operator<<(const std::string& s) {
-        text_ += s;
-        return *this;
-    }
-    const std::string& str() const { return text_; }
-
-private:
-    std::string text_;
 };
 
 constexpr const char* kStyle = R"(
@@ -176,44 +201,31 @@ std::string eval_tables(const std::vector<System>& systems, uint64_t seed) {
     for (const auto& s : systems)
         if (!s.eval.is_null()) with.push_back(&s);
     if (with.empty()) return "";
-    std::vector<const MetricSpec*> cols;
+    std::vector<const MetricSpec*> cols;  // the metrics some system has
     for (const auto& m : kMetrics) {
         for (const auto* s : with) {
-            const auto& e = s->eval;
-            const bool has = m.per_clip ? e.contains("per_clip") && !e["per_clip"].empty() &&
-                                              [&] {
-                                                  double v;
-                                                  for (auto& [id, c] : e["per_clip"].items())
-                                                      if (clip_value(c, m.key, v)) return true;
-                                                  return false;
-                                              }()
-                                        : e.contains("metrics") && e["metrics"].contains(m.key);
-            if (has) {
+            if (m.per_clip ? !clip_values(s->eval["per_clip"], m.key).empty() : s->eval["metrics"].contains(m.key)) {
                 cols.push_back(&m);
                 break;
             }
         }
     }
-    Html h;
+    std::ostringstream h;
     h << "<h2>Metrics (v2a eval)</h2>\n<p class=\"note\">Per-clip metrics: mean over each system's evaluated clips "
          "with a 95% bootstrap interval; FD/KL/IS are set-level (no interval). ↑ higher is better, ↓ lower.</p>\n"
       << "<table><tr><th class=\"name\">system</th><th>clips</th>";
-    for (const auto* c : cols) h << "<th>" << html_escape(c->header) << (c->higher ? " ↑" : " ↓") << "</th>";
+    for (const auto* c : cols) h << column_header(*c);
     h << "</tr>\n";
     for (const auto* s : with) {
-        const auto& pc = s->eval.value("per_clip", json::object());
-        h << "<tr><td class=\"name\">" << html_escape(s->input.name) << "</td><td>" << std::to_string(pc.size())
-          << "</td>";
+        const auto& pc = s->eval["per_clip"];
+        h << "<tr><td class=\"name\">" << html_escape(s->input.name) << "</td><td>" << pc.size() << "</td>";
         for (const auto* c : cols) {
             if (c->per_clip) {
                 std::vector<double> v;
-                double x;
-                for (auto& [id, clip] : pc.items())
-                    if (clip_value(clip, c->key, x)) v.push_back(x);
+                for (const auto& [id, x] : clip_values(pc, c->key)) v.push_back(x);
                 h << (v.empty() ? std::string("<td>–</td>") : interval_cell(bootstrap_mean(v, seed), false));
             } else {
-                const auto& m = s->eval["metrics"];
-                h << "<td>" << fmt(num(m, c->key)) << "</td>";
+                h << "<td>" << fmt(num(s->eval["metrics"], c->key)) << "</td>";
             }
         }
         h << "</tr>\n";
@@ -225,19 +237,20 @@ std::string eval_tables(const std::vector<System>& systems, uint64_t seed) {
           << "</b> over the clips both evaluated (95% bootstrap; * = the interval excludes 0).</p>\n"
           << "<table><tr><th class=\"name\">system − " << html_escape(base->input.name) << "</th>";
         for (const auto* c : cols)
-            if (c->per_clip) h << "<th>" << html_escape(c->header) << (c->higher ? " ↑" : " ↓") << "</th>";
+            if (c->per_clip) h << column_header(*c);
         h << "</tr>\n";
-        const auto& bpc = base->eval.value("per_clip", json::object());
+        std::map<std::string, std::map<std::string, double>> theirs_by_key;  // the base's values, once per metric
+        for (const auto* c : cols)
+            if (c->per_clip) theirs_by_key[c->key] = clip_values(base->eval["per_clip"], c->key);
         for (size_t k = 1; k < with.size(); ++k) {
-            const auto& pc = with[k]->eval.value("per_clip", json::object());
             h << "<tr><td class=\"name\">" << html_escape(with[k]->input.name) << "</td>";
             for (const auto* c : cols) {
                 if (!c->per_clip) continue;
+                const auto ours = clip_values(with[k]->eval["per_clip"], c->key);
+                const auto& theirs = theirs_by_key[c->key];
                 std::vector<double> d;
-                double a, b;
-                for (auto& [id, clip] : pc.items())
-                    if (bpc.contains(id) && clip_value(clip, c->key, a) && clip_value(bpc[id], c->key, b))
-                        d.push_back(a - b);
+                for (const auto& [id, a] : ours)
+                    if (const auto it = theirs.find(id); it != theirs.end()) d.push_back(a - it->second);
                 h << (d.empty() ? std::string("<td>–</td>") : interval_cell(bootstrap_mean(d, seed), true));
             }
             h << "</tr>\n";
@@ -276,7 +289,7 @@ std::string results_table_unchecked(const stdfs::path& path) {
         if (!std::isfinite(i.lo)) return "<td>" + fmt(i.mean) + "</td>";
         return interval_cell(i, paired);
     };
-    Html h;
+    std::ostringstream h;
     h << "<h3>" << html_escape(path.filename().string()) << "</h3>\n<table>" << header("system");
     for (const auto& r : rows) {
         h << "<tr><td class=\"name\">" << html_escape(r.value("system", "?"));
@@ -324,7 +337,7 @@ const std::vector<Panel>& panels() {
 /// SVG curves of one run; returns the <img> tags (relative paths) it wrote.
 std::string run_curves(const stdfs::path& run, const std::string& name, const stdfs::path& out, int64_t& count) {
     const auto records = read_jsonl(run / "metrics.jsonl");
-    Html h;
+    std::ostringstream h;
     h << "<h3>" << html_escape(name) << " <span class=\"note\">" << html_escape(run.string()) << "</span></h3>\n";
     int drawn = 0;
     for (size_t p = 0; p < panels().size(); ++p) {
@@ -334,9 +347,9 @@ std::string run_curves(const stdfs::path& run, const std::string& name, const st
             Series s;
             s.name = key;
             for (const auto& r : records) {
-                if (r.value("kind", "") != panel.kind || !r.contains(key) || !r[key].is_number() || !r.contains("step"))
+                if (r.value("kind", "") != panel.kind || !r.contains(key) || !r[key].is_number() || !r.contains("step") ||
+                    !r["step"].is_number())
                     continue;
-                if (!r["step"].is_number()) continue;
                 s.x.push_back(r["step"].get<double>());
                 s.y.push_back(r[key].get<double>());
             }
@@ -367,35 +380,20 @@ std::string audioscore_section_unchecked(const stdfs::path& path, const stdfs::p
     if (!e && doc.contains("reliability")) e = &doc;
     V2A_CHECK(e != nullptr && e->contains("reliability") && e->contains("confusion"), Data, path.string(),
               ": no AudioScore held-out evaluation (\"held_out\" with \"reliability\" and \"confusion\")");
-    Html h;
+    std::ostringstream h;
     h << "<h2>AudioScore (fit to SIMULATED annotator ratings)</h2>\n<p>Held-out ratings: " << fmt(num(*e, "n"))
       << ", accuracy " << fmt(num(*e, "accuracy"), 3);
     if (e->contains("majority_accuracy")) h << " (majority class " << fmt(num(*e, "majority_accuracy"), 3) << ")";
     h << ", cross-entropy " << fmt(num(*e, "cross_entropy"), 3) << ", ECE " << fmt(num(*e, "ece"), 3)
       << ".</p>\n";
-    Series acc, conf;
-    acc.name = "accuracy";
-    acc.style = "linespoints";
-    conf.name = "mean confidence";
-    conf.style = "points";
+    std::vector<ReliabilityBin> bins;
     for (const auto& b : (*e)["reliability"]) {
         if (!(num(b, "count") > 0)) continue;
-        const double mid = 0.5 * (num(b, "lower") + num(b, "upper"));
-        acc.x.push_back(mid);
-        acc.y.push_back(num(b, "accuracy"));
-        conf.x.push_back(mid);
-        conf.y.push_back(num(b, "confidence"));
+        bins.push_back({num(b, "lower"), num(b, "upper"), int64_t(num(b, "count")), num(b, "confidence"),
+                        num(b, "accuracy")});
     }
-    if (!acc.x.empty() && gnuplot_available()) {
-        PlotOptions po;
-        po.title = "AudioScore reliability (held-out)";
-        po.xlabel = "confidence bin";
-        po.ylabel = "accuracy";
-        po.xrange = po.yrange = "[0:1]";
-        po.width = 480;
-        po.height = 400;
-        po.extra = {"set arrow from 0,0 to 1,1 nohead dashtype 2 lc rgb '#888888'"};
-        plot_series(out / "audioscore_reliability.svg", {acc, conf}, po);
+    if (!bins.empty() && gnuplot_available()) {
+        plot_reliability(out / "audioscore_reliability.svg", bins, num(*e, "ece"), "AudioScore reliability (held-out)");
         h << "<img class=\"curve\" alt=\"AudioScore reliability diagram\" src=\"audioscore_reliability.svg\">\n";
     }
     const auto& c = (*e)["confusion"];
@@ -487,8 +485,8 @@ ClassifiedInput classify_input(const std::string& spec) {
         c.system.name = name.empty() ? path.stem().string() : name;
         return c;
     }
-    const auto dir = path.lexically_normal().string().back() == '/' ? path.lexically_normal().parent_path()
-                                                                    : path.lexically_normal();
+    auto dir = path.lexically_normal();
+    if (!dir.has_filename()) dir = dir.parent_path();  // "runs/x/" names the folder x
     if (stdfs::exists(dir / "metrics.jsonl")) {
         c.kind = InputKind::Run;
         c.run = dir;
@@ -496,13 +494,8 @@ ClassifiedInput classify_input(const std::string& spec) {
         return c;
     }
     bool audio = false;
-    for (const auto& e : stdfs::directory_iterator(dir)) {
-        const auto ext = e.path().extension();
-        if (ext == ".wav" || ext == ".flac") {
-            audio = true;
-            break;
-        }
-    }
+    for (const auto& e : stdfs::directory_iterator(dir))
+        for (const char* ext : kAudioExtensions) audio = audio || e.path().extension() == ext;
     V2A_CHECK(audio, Usage, "report: ", dir.string(),
               " is neither an eval JSON, a folder of generated audio (.wav/.flac), nor a run (metrics.jsonl)");
     c.system.audio_dir = dir;
@@ -524,7 +517,7 @@ SiteSummary write_site(const SiteOptions& o) {
     for (const auto& in : o.systems) {
         System s{in, slug(in.name), json()};
         while (!slugs.insert(s.slug).second) s.slug += "_";
-        if (!in.eval_json.empty()) s.eval = read_json_file(in.eval_json, "eval JSON");
+        if (!in.eval_json.empty()) s.eval = read_eval_json(in.eval_json);
         systems.push_back(std::move(s));
     }
     V2A_CHECK(!systems.empty() || !o.runs.empty() || !o.tables.empty() || !o.audioscore.empty(), Usage,
@@ -546,7 +539,7 @@ SiteSummary write_site(const SiteOptions& o) {
             if (int64_t(chosen.size()) >= o.clips) break;
             bool everywhere = true;
             for (const auto& s : systems) everywhere = everywhere && !audio_of(s.input.audio_dir, r.id).empty();
-            if (everywhere) chosen.push_back(manifest.find(r.id));
+            if (everywhere) chosen.push_back(&r);  // `rows` lives to the end of this function
         }
         if (int64_t(chosen.size()) < o.clips && !systems.empty())
             V2A_LOG_WARN("report: only %zu %s clips have audio in every system (asked for %lld)", chosen.size(),
@@ -570,7 +563,6 @@ SiteSummary write_site(const SiteOptions& o) {
     for (const auto& c : columns) stdfs::create_directories(o.out / "media" / c.slug);
 
     Progress progress("report media", int64_t(chosen.size() * columns.size()), "cell");
-    std::map<std::string, std::map<std::string, std::string>> notes;  // clip -> column -> metric line
     for (const auto* row : chosen) {
         const auto poster = o.out / "media" / "poster" / (row->id + ".png");
         if (!fresh(poster, {row->video})) {
@@ -601,18 +593,6 @@ SiteSummary write_site(const SiteOptions& o) {
                 io::write_png(mel, spectrogram_image(audio.samples, audio.sample_rate));
                 summary.media_files += 2;
             }
-            if (c.system && !c.system->eval.is_null() && c.system->eval.contains("per_clip") &&
-                c.system->eval["per_clip"].contains(row->id)) {
-                const auto& pc = c.system->eval["per_clip"][row->id];
-                std::string line;
-                double v;
-                for (const auto& [key, label] : std::vector<std::pair<std::string, std::string>>{
-                         {"onset_f1", "onset F1"}, {"desync", "DeSync"}, {"ib_score", "IB"},
-                         {"sim_quality", "SIM. quality"}}) {
-                    if (clip_value(pc, key, v)) line += (line.empty() ? "" : " · ") + label + " " + fmt(v, 3);
-                }
-                notes[row->id][c.slug] = line;
-            }
             progress.advance();
         }
     }
@@ -620,7 +600,7 @@ SiteSummary write_site(const SiteOptions& o) {
 
     // Clip pages.
     for (int64_t p = 1; p <= summary.pages; ++p) {
-        Html h;
+        std::ostringstream h;
         h << page_head(o.title + " — clips " + std::to_string(p)) << nav(summary.pages, p)
           << "<h1>" << html_escape(o.title) << ": clips, page " << std::to_string(p) << " of "
           << std::to_string(summary.pages) << "</h1>\n" << kStandIns
@@ -636,7 +616,7 @@ SiteSummary write_site(const SiteOptions& o) {
                 h << "<td class=\"cell\"><video controls preload=\"none\" poster=\"media/poster/" << row->id
                   << ".png\" src=\"" << rel << ".mp4\"></video><img loading=\"lazy\" alt=\"mel spectrogram\" src=\""
                   << rel << ".mel.png\"><div class=\"m\">"
-                  << html_escape(notes.count(row->id) && notes[row->id].count(c.slug) ? notes[row->id][c.slug] : "")
+                  << html_escape(c.system ? clip_note(c.system->eval, row->id) : "")
                   << "</div></td>";
             }
             h << "</tr>\n";
@@ -646,7 +626,7 @@ SiteSummary write_site(const SiteOptions& o) {
     }
 
     // Summary page.
-    Html h;
+    std::ostringstream h;
     h << page_head(o.title) << nav(summary.pages, 0) << "<h1>" << html_escape(o.title) << "</h1>\n" << kStandIns;
     if (!columns.empty()) {
         h << "<h2>Systems</h2>\n<ul>";
@@ -657,8 +637,7 @@ SiteSummary write_site(const SiteOptions& o) {
         h << "</ul>\n<p>" << std::to_string(summary.clips) << " " << html_escape(o.split) << " clips on "
           << std::to_string(summary.pages) << " page(s) of at most " << std::to_string(o.page_size) << ".</p>\n";
     }
-    h << naming_json_errors(systems.empty() ? o.manifest : systems.front().input.eval_json,
-                            [&] { return eval_tables(systems, o.seed); });
+    h << eval_tables(systems, o.seed);
     if (!o.tables.empty()) {
         h << "<h2>Result tables</h2>\n<p class=\"note\">Committed summaries (docs/results): mean [95% interval] per "
              "row; differences with * when the paired interval excludes 0.</p>\n";

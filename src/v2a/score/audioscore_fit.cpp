@@ -248,29 +248,7 @@ json Evaluation::to_json() const {
 }
 
 void plot_reliability(const std::filesystem::path& path, const Calibration& c, const std::string& title) {
-    // The usual diagram: per confidence bin a bar of its accuracy and a point at its mean confidence
-    // (the gap between them is the bin's calibration error), against the diagonal.
-    report::Series acc{"accuracy (per bin)", {}, {}, "boxes"};
-    report::Series conf{"mean confidence (per bin)", {}, {}, "points pt 7 ps 1.5"};
-    for (const auto& b : c.bins) {
-        if (b.count == 0) continue;
-        acc.x.push_back(0.5 * (b.lower + b.upper));
-        acc.y.push_back(b.accuracy);
-        conf.x.push_back(0.5 * (b.lower + b.upper));
-        conf.y.push_back(b.confidence);
-    }
-    report::Series diagonal{"perfect calibration", {0.0, 1.0}, {0.0, 1.0}, "lines"};
-    report::PlotOptions o;
-    char t[256];
-    std::snprintf(t, sizeof t, "%s (ECE %.3f)", title.c_str(), c.ece);
-    o.title = t;
-    o.xlabel = "confidence (max probability)";
-    o.ylabel = "accuracy";
-    o.xrange = "[0:1]";
-    o.yrange = "[0:1]";
-    o.extra = {"set boxwidth " + std::to_string(0.9 / double(std::max<size_t>(1, c.bins.size()))),
-               "set style fill solid 0.4 border"};
-    report::plot_series(path, {acc, conf, diagonal}, o);
+    report::plot_reliability(path, c.bins, c.ece, title);
 }
 
 std::string format_evaluation(const Evaluation& e) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "v2a/report/plot.h"
 #include "v2a/score/audio_score.h"
 
 namespace v2a::score {
@@ -44,12 +45,7 @@ struct FitResult {
 FitResult fit_audioscore(const torch::Tensor& raw, const torch::Tensor& targets, const FitOptions& options = {},
                          const torch::Tensor& class_marginal = {}, const std::vector<std::string>& classes = {});
 
-struct ReliabilityBin {
-    double lower = 0.0, upper = 0.0;   // (lower, upper] of the max probability (the first bin includes 0)
-    int64_t count = 0;
-    double confidence = 0.0;           // mean max probability in the bin (0 when empty)
-    double accuracy = 0.0;             // fraction correct in the bin (0 when empty)
-};
+using ReliabilityBin = report::ReliabilityBin;  // (lower, upper], count, mean confidence, accuracy
 struct Calibration {
     double ece = 0.0;                  // sum_b (n_b / N) |accuracy_b - confidence_b|
     std::vector<ReliabilityBin> bins;
