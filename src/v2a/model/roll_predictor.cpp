@@ -72,13 +72,19 @@ torch::Tensor RollPredictorImpl::forward(const torch::Tensor& frames) {
     return head(x.mean(2).flatten(1));                        // height pooled, width kept: [B, keys]
 }
 
-torch::Tensor roll_predictor_windows(const torch::Tensor& frames_rgb, int64_t in_frames) {
+torch::Tensor roll_predictor_input(const torch::Tensor& frames_rgb, const torch::Tensor& centers, int64_t in_frames) {
     V2A_CHECK(frames_rgb.dim() == 4 && frames_rgb.size(3) == 3, Usage, "roll predictor: frames must be [T, H, W, 3], got ",
               frames_rgb.sizes());
+    V2A_CHECK(centers.dim() == 1, Usage, "roll predictor: centers must be [N], got ", centers.sizes());
     const int64_t T = frames_rgb.size(0), half = in_frames / 2;
-    auto gray = frames_rgb.to(torch::kFloat).mean(3) / 255.0 - 0.5;  // [T, H, W]
-    auto idx = torch::arange(T).unsqueeze(1) + torch::arange(-half, half + 1).unsqueeze(0);  // [T, in_frames]
-    return gray.index_select(0, idx.clamp(0, T - 1).flatten()).view({T, in_frames, gray.size(1), gray.size(2)});
+    auto idx = (centers.to(torch::kLong).unsqueeze(1) + torch::arange(-half, half + 1).unsqueeze(0)).clamp(0, T - 1);
+    auto gray = frames_rgb.index_select(0, idx.flatten()).to(torch::kFloat).mean(3) / 255.0 - 0.5;  // [N * in, H, W]
+    return gray.view({centers.size(0), in_frames, frames_rgb.size(1), frames_rgb.size(2)});
+}
+
+torch::Tensor roll_predictor_windows(const torch::Tensor& frames_rgb, int64_t in_frames) {
+    V2A_CHECK(frames_rgb.dim() == 4, Usage, "roll predictor: frames must be [T, H, W, 3], got ", frames_rgb.sizes());
+    return roll_predictor_input(frames_rgb, torch::arange(frames_rgb.size(0)), in_frames);
 }
 
 }  // namespace v2a::model

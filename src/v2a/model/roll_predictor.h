@@ -55,8 +55,11 @@ private:
 };
 TORCH_MODULE(RollPredictor);
 
-/// Video frames [T, H, W, 3] uint8 -> the predictor's input for every frame [T, in_frames, H, W]:
-/// grayscale in [-0.5, 0.5], frame t's window t - in_frames/2 .. t + in_frames/2 clamped at the ends.
+/// Video frames [T, H, W, 3] uint8 and the frames to predict, centers [N] int64 -> the predictor's input
+/// [N, in_frames, H, W]: grayscale in [-0.5, 0.5], center c's window c - in_frames/2 .. c + in_frames/2 clamped
+/// at the clip's ends. The one conversion training and inference share.
+torch::Tensor roll_predictor_input(const torch::Tensor& frames_rgb, const torch::Tensor& centers, int64_t in_frames);
+/// The input for every frame of a clip: roll_predictor_input with centers 0 .. T-1.
 torch::Tensor roll_predictor_windows(const torch::Tensor& frames_rgb, int64_t in_frames);
 
 }  // namespace v2a::model

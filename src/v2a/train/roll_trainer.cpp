@@ -122,19 +122,16 @@ RollTrainResult train_roll_predictor(const RollTrainOptions& o) {
     lo.seed = o.seed;
     lo.config_json = mo.to_json().dump();
     TrainLoop loop(lo, *net, opt, &sampler);
-    const int64_t half = mo.in_frames / 2;
     loop.run(
         [&](int64_t, torch::Generator&) {
             std::vector<torch::Tensor> x, y;
             for (int64_t item : sampler.next()) {
                 const int64_t c = int64_t(std::upper_bound(first.begin(), first.end(), item) - first.begin()) - 1;
-                const int64_t k = item - first[size_t(c)], T = train.frames[size_t(c)].size(0);
-                auto idx = (torch::arange(-half, half + 1) + k).clamp(0, T - 1);
-                x.push_back(train.frames[size_t(c)].index_select(0, idx));
+                const int64_t k = item - first[size_t(c)];
+                x.push_back(model::roll_predictor_input(train.frames[size_t(c)], torch::tensor({k}), mo.in_frames));
                 y.push_back(train.rolls[size_t(c)][k] > 0);
             }
-            const auto frames = torch::stack(x);  // [B, in, H, W, 3] uint8
-            const auto input = frames.to(torch::kFloat).mean(4) / 255.0 - 0.5;
+            const auto input = torch::cat(x);  // [B, in, H, W]
             const auto target = torch::stack(y).to(torch::kFloat);
             const auto logits = net->forward(input);
             const auto loss = o.loss == "mse" ? torch::mse_loss(torch::sigmoid(logits), target)
