@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "v2a/core/error.h"
 
@@ -54,6 +55,23 @@ void add_lr_decay(CLI::App& cmd, train::LrDecay& decay) {
     cmd.add_option("--min-lr", decay.min_lr, "cosine schedule: lr at the last update")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+}
+
+void add_simulated_verdicts(nlohmann::json& eval, const std::vector<SimulatedVerdict>& verdicts,
+                            const std::string& annotator, bool per_clip) {
+    V2A_CHECK(!verdicts.empty(), Data, "no prediction was rated by the simulated annotator");
+    double quality = 0.0, good = 0.0;
+    for (const auto& v : verdicts) {
+        quality += v.quality;
+        good += v.good ? 1.0 : 0.0;
+        if (per_clip) {
+            eval["per_clip"][v.clip_id]["sim_quality"] = v.quality;
+            eval["per_clip"][v.clip_id]["sim_good"] = v.good ? 1 : 0;
+        }
+    }
+    eval["metrics"]["sim_quality"] = quality / double(verdicts.size());
+    eval["metrics"]["sim_good_rate"] = good / double(verdicts.size());
+    eval["simulated_annotator"] = annotator + " (SIMULATED, noiseless; a stand-in for human raters)";
 }
 
 }  // namespace v2a::cli

@@ -91,19 +91,17 @@ SystemScores score_system(flow::Pipeline& pipeline, const io::ClipDataset& test,
     s.p_good = scorer.probabilities(score::score_inputs(test, rows, audio)).select(1, 0).mean().item<double>();
     fs::ensure_dir(dir);
     auto out = s.eval.to_json();
+    std::vector<SimulatedVerdict> verdicts;
     for (int64_t i = 0; i < test.size(); ++i) {
         auto r = annotator.rate(audio[i], test[i], test[i].id + "__eval");
         s.sim_quality += r.quality / double(test.size());
         s.sim_good += (r.noiseless == score::Rating::Good) / double(test.size());
         s.sim_bad += (r.noiseless == score::Rating::Bad) / double(test.size());
-        out["per_clip"][test[i].id]["sim_quality"] = r.quality;
-        out["per_clip"][test[i].id]["sim_good"] = r.noiseless == score::Rating::Good ? 1 : 0;
+        verdicts.push_back({test[i].id, r.quality, r.noiseless == score::Rating::Good});
         io::write_audio_file(dir / (test[i].id + ".wav"), flow::to_audio(audio[i], pipeline.sample_rate()));
     }
-    out["metrics"]["sim_quality"] = s.sim_quality;
-    out["metrics"]["sim_good_rate"] = s.sim_good;
+    add_simulated_verdicts(out, verdicts, annotator.options().annotator, true);
     out["pred"] = dir.string();
-    out["simulated_annotator"] = "sim0 (SIMULATED, noiseless; a stand-in for human raters)";
     fs::write_atomic(dir.string() + ".json", out.dump(2) + "\n");
     return s;
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "common.h"
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
 #include "v2a/io/clip_dataset.h"
@@ -47,27 +48,18 @@ void add_simulated_ratings(nlohmann::json& out, const io::ClipDataset& gt,
     ao.annotator = id;
     ao.error_rate = 0.0;
     const score::SimulatedAnnotator annotator(ao);
-    double quality = 0.0, good = 0.0;
-    int64_t n = 0;
+    std::vector<SimulatedVerdict> verdicts;
     for (int64_t i = 0; i < gt.size(); ++i) {
         const auto it = pred.find(gt[i].id);
         if (it == pred.end()) continue;
         const auto r = annotator.rate(it->second, gt[i], gt[i].id);
-        const bool is_good = r.noiseless == score::Rating::Good;
-        quality += r.quality;
-        good += is_good ? 1.0 : 0.0;
-        ++n;
-        if (per_clip) {
-            out["per_clip"][gt[i].id]["sim_quality"] = r.quality;
-            out["per_clip"][gt[i].id]["sim_good"] = is_good ? 1 : 0;
-        }
+        verdicts.push_back({gt[i].id, r.quality, r.noiseless == score::Rating::Good});
     }
-    V2A_CHECK(n > 0, Data, "eval: no prediction to rate with the simulated annotator");
-    out["metrics"]["sim_quality"] = quality / double(n);
-    out["metrics"]["sim_good_rate"] = good / double(n);
-    out["simulated_annotator"] = id + " (SIMULATED, noiseless; a stand-in for human raters)";
-    std::printf("SIMULATED annotator %s (noiseless): mean quality %.4f, Good rate %.4f over %lld clips\n", id.c_str(),
-                quality / double(n), good / double(n), (long long)n);
+    V2A_CHECK(!verdicts.empty(), Data, "eval: no prediction to rate with the simulated annotator");
+    add_simulated_verdicts(out, verdicts, id, per_clip);
+    std::printf("SIMULATED annotator %s (noiseless): mean quality %.4f, Good rate %.4f over %zu clips\n", id.c_str(),
+                out["metrics"]["sim_quality"].get<double>(), out["metrics"]["sim_good_rate"].get<double>(),
+                verdicts.size());
 }
 
 }  // namespace
