@@ -201,14 +201,15 @@ void run(const GenerateArgs& args) {
     data.manifest = args.manifest;
     data.duration = duration;
     data.frame_size = frame_size;
+    V2A_CHECK(!args.reconstruct || (args.video_source == "own" && !args.no_text && args.samples_per_clip == 0), Usage,
+              "generate: --reconstruct writes the ground truth's round trip; no --video-source / --no-text / "
+              "--samples-per-clip");
     auto clips = data.load(*split, !args.reconstruct, args.reconstruct, "generate");
     fs::ensure_dir(args.out_dir);
     if (args.samples_per_clip > 0) {
         generate_samples(args, pipeline, go, clips);
         return;
     }
-    V2A_CHECK(!args.reconstruct || (args.video_source == "own" && !args.no_text), Usage,
-              "generate: --reconstruct writes the ground truth's round trip; no --video-source / --no-text");
     const auto video_rows = shuffled_rows(clips.size(), 2020);
     Progress progress("generate", clips.size(), "clip");
     for (int64_t s = 0; s < clips.size(); s += args.batch) {
