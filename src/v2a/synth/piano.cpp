@@ -182,10 +182,23 @@ torch::Tensor render_piano_video(const PianoSpec& spec, const ClipConfig& cfg, c
     cv::Mat prev;
     // Hands follow the keys they play (smoothed), so they move before a jump and hide keys on the way.
     double hand_x[2] = {W * 0.3, W * 0.7};
-    auto key_x = [&](int key) {  // centre of the key, pixels
-        const int w = white_index(key);
-        return is_black(key) ? o.margin + (w + 1) * px : o.margin + w * px + px / 2.0;
+    // Each key's left edge, width and centre (pixels), the same in both views; computed once.
+    struct KeyGeometry {
+        int x0, width;
+        double centre;
     };
+    std::vector<KeyGeometry> geometry;
+    for (int key = kPianoLowKey; key < kPianoLowKey + kPianoKeys; ++key) {
+        const int w = white_index(key);
+        if (is_black(key)) {
+            const int bw = std::max(2, px * 3 / 5);
+            const double centre = o.margin + (w + 1) * px;
+            geometry.push_back({int(centre - bw / 2.0), bw, centre});
+        } else {
+            geometry.push_back({o.margin + w * px, px - 1, o.margin + w * px + px / 2.0});
+        }
+    }
+    auto key_x = [&](int key) { return geometry[size_t(key - kPianoLowKey)].centre; };
     for (int k = 0; k < T; ++k) {
         const double t = k / cfg.fps;
         cv::Mat img(H, W, CV_8UC3, Col(70, 58, 52));
@@ -195,16 +208,16 @@ torch::Tensor render_piano_video(const PianoSpec& spec, const ClipConfig& cfg, c
         for (int key = kPianoLowKey; key < kPianoLowKey + kPianoKeys; ++key) {
             if (is_black(key)) continue;
             const bool down = r[k][key - kPianoLowKey] > 0;
-            const int x0 = o.margin + white_index(key) * px;
-            cv::rectangle(img, cv::Rect(x0, top0, px - 1, top1 - top0), down ? Col(176, 178, 196) : Col(236, 234, 226),
+            const auto& g = geometry[size_t(key - kPianoLowKey)];
+            cv::rectangle(img, cv::Rect(g.x0, top0, g.width, top1 - top0), down ? Col(176, 178, 196) : Col(236, 234, 226),
                           cv::FILLED);
-            if (down) cv::rectangle(img, cv::Rect(x0, top0, px - 1, 3), Col(120, 118, 130), cv::FILLED);  // its shadow
+            if (down) cv::rectangle(img, cv::Rect(g.x0, top0, g.width, 3), Col(120, 118, 130), cv::FILLED);  // its shadow
         }
         for (int key = kPianoLowKey; key < kPianoLowKey + kPianoKeys; ++key) {
             if (!is_black(key)) continue;
             const bool down = r[k][key - kPianoLowKey] > 0;
-            const int bw = std::max(2, px * 3 / 5), x0 = int(key_x(key) - bw / 2.0);
-            cv::rectangle(img, cv::Rect(x0, top0, bw, black1 - top0 - (down ? 2 : 0)),
+            const auto& g = geometry[size_t(key - kPianoLowKey)];
+            cv::rectangle(img, cv::Rect(g.x0, top0, g.width, black1 - top0 - (down ? 2 : 0)),
                           down ? Col(92, 90, 104) : Col(24, 22, 22), cv::FILLED);
         }
         // Front view: the key fronts, pressed ones lower and darker, and the sustain pedal below.
@@ -213,13 +226,12 @@ torch::Tensor render_piano_video(const PianoSpec& spec, const ClipConfig& cfg, c
         for (int key = kPianoLowKey; key < kPianoLowKey + kPianoKeys; ++key) {
             const bool down = r[k][key - kPianoLowKey] > 0;
             const int drop = down ? std::max(1, vh / 24) : 0;
+            const auto& g = geometry[size_t(key - kPianoLowKey)];
             if (!is_black(key)) {
-                const int x0 = o.margin + white_index(key) * px;
-                cv::rectangle(img, cv::Rect(x0, f0 + drop, px - 1, f1 - f0), down ? Col(190, 190, 205) : Col(240, 238, 230),
+                cv::rectangle(img, cv::Rect(g.x0, f0 + drop, g.width, f1 - f0), down ? Col(190, 190, 205) : Col(240, 238, 230),
                               cv::FILLED);
             } else {
-                const int bw = std::max(2, px * 3 / 5), x0 = int(key_x(key) - bw / 2.0);
-                cv::rectangle(img, cv::Rect(x0, fb0 + drop, bw, f0 - fb0), down ? Col(90, 88, 100) : Col(20, 18, 18),
+                cv::rectangle(img, cv::Rect(g.x0, fb0 + drop, g.width, f0 - fb0), down ? Col(90, 88, 100) : Col(20, 18, 18),
                               cv::FILLED);
             }
         }
