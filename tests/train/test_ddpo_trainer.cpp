@@ -5,6 +5,7 @@
 
 #include "support/expect_error.h"
 #include "support/ranks.h"
+#include "support/run_logs.h"
 #include "support/temp_dir.h"
 #include "support/tiny_pipeline.h"
 #include "v2a/audio/vae.h"
@@ -54,8 +55,7 @@ TEST(DdpoTrainerTest, SamplesIsRewardedAndLogsThePpoTerms) {
     auto r = train_ddpo(*f.clips, *f.clips, o);
     EXPECT_TRUE(std::filesystem::exists(r.model_path));
     int n = 0;
-    for (const auto& rec : read_jsonl(o.run_dir / "metrics.jsonl")) {
-        if (rec.value("kind", "") != "train") continue;
+    for (const auto& rec : test::train_records(o.run_dir)) {
         ++n;
         const double reward = rec["reward_mean"].get<double>();
         EXPECT_GE(reward, 0.0);
@@ -66,12 +66,7 @@ TEST(DdpoTrainerTest, SamplesIsRewardedAndLogsThePpoTerms) {
     }
     EXPECT_EQ(n, 2);
     // The weights moved (the policy gradient is not zero).
-    auto before = io::load_safetensors(o.init).tensors, after = io::load_safetensors(r.model_path).tensors;
-    double moved = 0;
-    for (const auto& [k, t] : before) {
-        if (k.rfind("net.", 0) == 0) moved += (t - after.at(k)).abs().sum().item<double>();
-    }
-    EXPECT_GT(moved, 0.0);
+    EXPECT_GT(test::weights_moved(o.init, r.model_path, "net."), 0.0);
 }
 
 TEST(DdpoTrainerTest, InterruptedAndResumedEqualsUninterrupted) {
@@ -105,12 +100,6 @@ TEST(DdpoTrainerTest, BadOptionsAreUsageErrors) {
     test::expect_error([&] { train_ddpo(*f.clips, *f.clips, o); }, ErrorKind::Usage, "--audioscore");
 }
 
-}  // namespace
-}  // namespace v2a::train
-
-namespace v2a::train {
-namespace {
-
 // Data parallel (docs/DISTRIBUTED.md): 2 ranks (threads in real Gloo groups) each roll out one of the
 // step's 2 videos with randomness of their own; rank 0 writes one model, the weights moved, and the
 // logged reward is the mean over both ranks' rollouts (a probability).
@@ -121,16 +110,9 @@ TEST(DdpoTrainerTest, RunsDataParallelOnTwoProcesses) {
     o.steps = 2;
     o.log_every = 1;
     test::run_ranks(2, [&](int) { train_ddpo(*f.clips, *f.clips, o); });
-    const auto before = io::load_safetensors(f.tiny.generator).tensors;
-    const auto after = io::load_safetensors(o.run_dir / "generator.safetensors").tensors;
-    double moved = 0;
-    for (const auto& [k, v] : after) {
-        if (before.count(k)) moved += (v - before.at(k)).abs().sum().item<double>();
-    }
-    EXPECT_GT(moved, 0.0);
+    EXPECT_GT(test::weights_moved(f.tiny.generator, o.run_dir / "generator.safetensors"), 0.0);
     int n = 0;
-    for (const auto& rec : read_jsonl(o.run_dir / "metrics.jsonl")) {
-        if (rec.value("kind", "") != "train") continue;
+    for (const auto& rec : test::train_records(o.run_dir)) {
         ++n;
         EXPECT_GE(rec["reward_mean"].get<double>(), 0.0);
         EXPECT_LE(rec["reward_mean"].get<double>(), 1.0);

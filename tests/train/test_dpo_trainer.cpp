@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "support/expect_error.h"
+#include "support/run_logs.h"
 #include "support/temp_dir.h"
 #include "support/tiny_pipeline.h"
 #include "v2a/core/fs.h"
@@ -58,13 +59,7 @@ struct Fixture {
     }
 };
 
-std::vector<nlohmann::json> train_logs(const std::filesystem::path& run) {
-    std::vector<nlohmann::json> out;
-    for (auto& r : read_jsonl(run / "metrics.jsonl")) {
-        if (r.value("kind", "") == "train") out.push_back(r);
-    }
-    return out;
-}
+using test::train_records;
 
 TEST(DpoTrainerTest, ImplicitAccuracyRisesOnATinyPairSet) {
     Fixture f;
@@ -72,7 +67,7 @@ TEST(DpoTrainerTest, ImplicitAccuracyRisesOnATinyPairSet) {
     o.steps = 40;
     o.curriculum = false;
     auto r = train_dpo(f.pairs.get(), *f.clips, *f.clips, o);
-    auto logs = train_logs(o.run_dir);
+    auto logs = train_records(o.run_dir);
     ASSERT_EQ(logs.size(), 8u);
     // The first window starts at the reference (acc 0 or 1 only by chance of the draw), the last
     // has learned to prefer the winners.
@@ -92,7 +87,7 @@ TEST(DpoTrainerTest, CurriculumTrainsEasyPairsFirst) {
     o.steps = 10;
     o.tau = 0.7;               // stage 1: pairs 0 and 1 (c 0.9, 0.8) -> half of the pairs, half of the steps
     o.batch_size = 2;
-    auto logs = (train_dpo(f.pairs.get(), *f.clips, *f.clips, o), train_logs(o.run_dir));
+    auto logs = (train_dpo(f.pairs.get(), *f.clips, *f.clips, o), train_records(o.run_dir));
     ASSERT_EQ(logs.size(), 2u);
     EXPECT_DOUBLE_EQ(logs[0]["stage"].get<double>(), 1.0);   // steps 0-4
     EXPECT_DOUBLE_EQ(logs[1]["stage"].get<double>(), 2.0);   // steps 5-9
@@ -105,7 +100,7 @@ TEST(DpoTrainerTest, SyncDpoTrainsOnRuleBasedNegatives) {
     o.steps = 15;
     o.syncdpo_stages = 3;
     auto r = train_dpo(nullptr, *f.clips, *f.clips, o);
-    auto logs = train_logs(o.run_dir);
+    auto logs = train_records(o.run_dir);
     ASSERT_EQ(logs.size(), 3u);
     EXPECT_DOUBLE_EQ(logs[0]["stage"].get<double>(), 1.0);
     EXPECT_DOUBLE_EQ(logs[2]["stage"].get<double>(), 3.0);
@@ -130,7 +125,7 @@ TEST(DpoTrainerTest, SyncDpoCanStartAtTheSubtleBand) {
     o.syncdpo_stages = 3;
     o.syncdpo_first_stage = 2;
     train_dpo(nullptr, *f.clips, *f.clips, o);
-    for (const auto& log : train_logs(o.run_dir)) EXPECT_DOUBLE_EQ(log["stage"].get<double>(), 3.0);
+    for (const auto& log : train_records(o.run_dir)) EXPECT_DOUBLE_EQ(log["stage"].get<double>(), 3.0);
 }
 
 // --pref-t-max: only pairs drawn at t <= t_max enter the preference term. With a bound no logit-normal
@@ -143,7 +138,7 @@ TEST(DpoTrainerTest, PrefTMaxLimitsThePreferenceTermToTheNoisyEnd) {
     none.curriculum = false;
     none.pref_t_max = 1e-9;
     train_dpo(f.pairs.get(), *f.clips, *f.clips, none);
-    for (const auto& log : train_logs(none.run_dir)) {
+    for (const auto& log : train_records(none.run_dir)) {
         EXPECT_DOUBLE_EQ(log["pref_kept"].get<double>(), 0.0);
         EXPECT_DOUBLE_EQ(log["dpo_loss"].get<double>(), 0.0);
     }
@@ -160,7 +155,7 @@ TEST(DpoTrainerTest, PrefTMaxLimitsThePreferenceTermToTheNoisyEnd) {
     half.curriculum = false;
     half.pref_t_max = 0.5;
     train_dpo(f.pairs.get(), *f.clips, *f.clips, half);
-    auto logs = train_logs(half.run_dir);
+    auto logs = train_records(half.run_dir);
     double kept = 0;
     for (const auto& log : logs) kept += log["pref_kept"].get<double>() / double(logs.size());
     EXPECT_GT(kept, 0.2);
@@ -199,7 +194,7 @@ TEST(DpoTrainerTest, DiagnosticsAreLoggedAtEveryUpdate) {
     o.log_every = 1;
     o.curriculum = false;
     train_dpo(f.pairs.get(), *f.clips, *f.clips, o);
-    auto logs = train_logs(o.run_dir);
+    auto logs = train_records(o.run_dir);
     ASSERT_EQ(logs.size(), 4u);
     // The first update starts at the reference: margin 0, gradient factor sigma(0) = 1/2.
     EXPECT_NEAR(logs[0]["gradient_factor"].get<double>(), 0.5, 1e-4);
@@ -225,7 +220,7 @@ TEST(DpoTrainerTest, AutoBetaFollowsTheMarginAndResumesExactly) {
     a.auto_beta_options.max_beta = 5000;
     a.auto_beta_options.decay = 0.5;
     train_dpo(f.pairs.get(), *f.clips, *f.clips, a);
-    auto logs = train_logs(a.run_dir);
+    auto logs = train_records(a.run_dir);
     ASSERT_EQ(logs.size(), 8u);
     EXPECT_DOUBLE_EQ(logs[0]["beta"].get<double>(), 5000.0);  // margin 0 at the reference
     EXPECT_LT(logs.back()["beta"].get<double>(), 5000.0);     // margins grew: beta came down toward g*
@@ -256,7 +251,7 @@ PlainAndLever plain_and_lever(const Fixture& f, const std::string& name, const s
 TEST(DpoTrainerTest, SdpoKeepsTheWinnersErrorLowerThanPlainDpo) {
     Fixture f;
     const auto r = plain_and_lever(f, "sdpo", [](DpoOptions& o) { o.sdpo_mu = 0.9; });
-    const auto p = train_logs(r.plain.run_dir).back(), s = train_logs(r.lever.run_dir).back();
+    const auto p = train_records(r.plain.run_dir).back(), s = train_records(r.lever.run_dir).back();
     ASSERT_TRUE(s.contains("sdpo_scale"));
     EXPECT_GE(s["sdpo_scale"].get<double>(), 0.0);
     EXPECT_LE(s["sdpo_scale"].get<double>(), 1.0);
@@ -273,10 +268,10 @@ TEST(DpoTrainerTest, GroundTruthAnchorKeepsTheHeldOutLossOnTheData) {
     const auto r = plain_and_lever(f, "anchored", [](DpoOptions& o) { o.gt_anchor = 1.0; });
     EXPECT_DOUBLE_EQ(r.plain_result.heldout_loss_init, r.lever_result.heldout_loss_init);
     EXPECT_LT(r.lever_result.heldout_loss, r.plain_result.heldout_loss);
-    const auto log = train_logs(r.lever.run_dir).back();
+    const auto log = train_records(r.lever.run_dir).back();
     ASSERT_TRUE(log.contains("gt_anchor_loss"));
     EXPECT_GT(log["gt_anchor_loss"].get<double>(), 0.0);
-    EXPECT_FALSE(train_logs(r.plain.run_dir).back().contains("gt_anchor_loss"));
+    EXPECT_FALSE(train_records(r.plain.run_dir).back().contains("gt_anchor_loss"));
 }
 
 TEST(DpoTrainerTest, MaxDriftStopsAndExportsTheLastModelWithinTheBound) {
