@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
             fresh->eval();
             generator = fresh;
         }
-        auto vae = v2a::audio::load_vae(vae_path);
+        auto vae = v2a::audio::AnyVae::load(vae_path);
         auto sp = v2a::io::parse_split(split);
         if (!sp) throw std::runtime_error("--split must be train, val or test");
         auto rows = v2a::io::read_manifest(manifest).filter(*sp);

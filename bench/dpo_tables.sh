@@ -3,7 +3,8 @@
 #   Table 1: SFT base | + more SFT (same generator compute) | [control: SFT on the winner rows only] | + DPO on ORACLE pairs (the SIMULATED
 #            annotator's noiseless ranking: the ceiling, not a method; anchored on ground truth) | + SyncDPO
 #            (ground truth vs rule-based temporal negatives; syncdpo_ab: with auto-beta) | + GT-vs-sample DPO (ground truth vs the base's
-#            own sample) | + online GT-vs-sample (pairs re-sampled from the current policy each round)
+#            own sample) | + online GT-vs-sample (pairs re-sampled from the current policy each round;
+#            gtvs_online4_lin: 4 rounds of DPO_STEPS/4 instead of 2)
 #            [+ V2A-DPO on AudioScore pairs, curriculum and mixed, + DDPO, with AUDIOSCORE=1]
 #   Table 2: beta, lambda (the winners' flow-loss weight) and auto-beta on the GT-vs-sample pairs, seed 0
 # over SEEDS (the tuning seed; base, judges and pairs are shared), evaluated on the TEST split, which
@@ -168,6 +169,9 @@ for s in $SEEDS; do
   # Online rounds in the linear regime: fresh losers from the current policy each round (stop 17).
   # shellcheck disable=SC2086
   want gtvs_online_lin && dpo_run "gtvs_online_lin_s$s" --online-rounds "${ONLINE_ROUNDS:-2}" --online-ranking gt-vs-sample \
+      --online-K 1 --online-steps "$STEPS" --no-curriculum --beta "$LIN_BETA" --pref-t-max "$PREF_T_MAX" --seed "$s" $DPO_OPTS
+  # shellcheck disable=SC2086
+  want gtvs_online4_lin && dpo_run "gtvs_online4_lin_s$s" --online-rounds 4 --online-ranking gt-vs-sample \
       --online-K 1 --online-steps "$STEPS" --no-curriculum --beta "$LIN_BETA" --pref-t-max "$PREF_T_MAX" --seed "$s" $DPO_OPTS
   # shellcheck disable=SC2086
   want gtvs_online && dpo_run "gtvs_online_s$s" --online-rounds "${ONLINE_ROUNDS:-2}" --online-ranking gt-vs-sample \

@@ -15,7 +15,7 @@ void add_ddpo(CLI::App& app) {
     auto s = std::make_shared<std::map<std::string, std::string>>();
     data->add_to(*cmd);
     cmd->add_option("--init", (*s)["init"], "SFT generator")->required();
-    cmd->add_option("--vae", (*s)["vae"], "its VAE")->required();
+    cmd->add_option("--vae", (*s)["vae"], "its VAE (ours or a converted MMAudio VAE)")->required();
     cmd->add_option("--judges", (*s)["judges"], "judge directory")->required();
     cmd->add_option("--audioscore", (*s)["audioscore"], "AudioScore model (the reward)")->required();
     cmd->add_option("--out", (*s)["out"], "run folder")->required();

@@ -23,7 +23,7 @@ void add_dpo(CLI::App& app) {
     auto no_curriculum = std::make_shared<bool>(false);
     data->add_to(*cmd);
     cmd->add_option("--init", (*s)["init"], "SFT generator: policy start and frozen reference")->required();
-    cmd->add_option("--vae", (*s)["vae"], "its VAE")->required();
+    cmd->add_option("--vae", (*s)["vae"], "its VAE (ours or a converted MMAudio VAE)")->required();
     cmd->add_option("--pairs", (*s)["pairs"], "pair directory from `v2a pairs`");
     cmd->add_option("--out", (*s)["out"], "run folder")->required();
     cmd->add_flag("--syncdpo", *syncdpo, "SyncDPO: ground truth vs rule-based temporal distortions, no pairs");

@@ -253,7 +253,7 @@ void add_generate(CLI::App& app) {
     auto* cmd = app.add_subcommand("generate", "generate audio for a video (or a prompt), or a manifest split");
     auto a = std::make_shared<GenerateArgs>();
     cmd->add_option("--model", a->model, "generator checkpoint (generator.safetensors)")->required();
-    cmd->add_option("--vae", a->vae, "VAE checkpoint (vae.safetensors, or a converted MMAudio VAE with --features)")->required();
+    cmd->add_option("--vae", a->vae, "VAE checkpoint: ours (v2a train-vae) or a converted MMAudio VAE (v2a convert)")->required();
     cmd->add_option("--video", a->video, "input video (any container FFmpeg reads); omit for text-to-audio");
     cmd->add_option("--features", a->features,
                     "MMAudio feature files (clip_features, sync_features, text_features) for a network converted "

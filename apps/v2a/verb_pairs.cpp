@@ -39,7 +39,7 @@ void add_pairs(CLI::App& app) {
     data->add_to(*cmd);
     cmd->add_option("--out", a->out, "pair directory (pairs-*.jsonl, latents/, config.json)")->required();
     cmd->add_option("--model", a->model, "reference generator (the SFT model)")->required();
-    cmd->add_option("--vae", a->vae, "its VAE")->required();
+    cmd->add_option("--vae", a->vae, "its VAE (ours or a converted MMAudio VAE)")->required();
     cmd->add_option("--judges", a->judges, "judge directory (`v2a train-judges`)");
     cmd->add_option("--audioscore", a->audioscore, "AudioScore model (`v2a audioscore train`)");
     cmd->add_option("--split", a->split, "manifest split whose videos get pairs (never test)")->capture_default_str();

@@ -18,7 +18,7 @@ void add_train(CLI::App& app) {
     data->add_to(*cmd);
     cmd->add_option("--out", *out, "run folder (checkpoint/, metrics.jsonl, loss.png, generator.safetensors)")
         ->required();
-    cmd->add_option("--vae", *vae, "VAE checkpoint from `v2a train-vae`")->required();
+    cmd->add_option("--vae", *vae, "VAE checkpoint: ours (v2a train-vae) or a converted MMAudio VAE (v2a convert)")->required();
     cmd->add_option("--preset", o->preset, "network preset: tiny | bench | small_16k | medium_44k | large_44k")
         ->capture_default_str();
     cmd->add_option("--init", *init, "start from this generator checkpoint (more SFT / fine-tuning)");

@@ -76,7 +76,7 @@ TEST(SftTrainerTest, NoVideoBaselineNeverUsesTheVideo) {
     EXPECT_GT(text_changed, 0) << "the text encoder should still learn";
 
     // Held-out loss without video is the same whatever the frames are.
-    auto vae = audio::load_vae(tiny.vae);
+    auto vae = audio::AnyVae::load(tiny.vae);
     auto set = make_latent_set(vae, *tiny.clips);
     const double a = heldout_flow_loss(trained, set, 7, 2, 4, HeldoutVideo::None);
     std::vector<io::ClipItem> items = tiny.clips->items();

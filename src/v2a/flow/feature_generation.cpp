@@ -2,8 +2,7 @@
 
 #include <cmath>
 
-#include "v2a/audio/mmaudio_vae.h"
-#include "v2a/audio/vae.h"
+#include "v2a/audio/any_vae.h"
 #include "v2a/core/error.h"
 #include "v2a/core/precision.h"
 #include "v2a/io/safetensors.h"
@@ -59,21 +58,11 @@ torch::Tensor sample_from_features(V2AGenerator& generator, const FeatureClip& c
 
 std::function<torch::Tensor(const torch::Tensor&)> load_vae_decoder(const std::filesystem::path& path,
                                                                     int64_t* n_mels) {
-    const auto header = io::read_safetensors_header(path);
-    const auto kind = header.metadata.find("kind");
-    if (kind != header.metadata.end() && kind->second == audio::kMMAudioVaeKind) {
-        auto vae = audio::load_mmaudio_vae(path);
-        if (n_mels) *n_mels = vae->options().data_dim;
-        return [vae](const torch::Tensor& z) mutable {
-            torch::NoGradGuard no_grad;
-            return vae->decode(z);
-        };
-    }
-    auto vae = audio::load_vae(path);
-    if (n_mels) *n_mels = vae->options().n_mels;
+    auto vae = audio::AnyVae::load(path);
+    if (n_mels) *n_mels = vae.n_mels();
     return [vae](const torch::Tensor& z) mutable {
         torch::NoGradGuard no_grad;
-        return vae->decode(z);
+        return vae.decode(z);
     };
 }
 

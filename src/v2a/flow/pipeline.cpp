@@ -20,25 +20,28 @@ io::Audio to_audio(const torch::Tensor& wav, int sample_rate) {
     return a;
 }
 
-Pipeline::Pipeline(V2AGenerator generator, audio::MelVae vae, std::unique_ptr<audio::Vocoder> vocoder)
+Pipeline::Pipeline(V2AGenerator generator, audio::AnyVae vae, std::unique_ptr<audio::Vocoder> vocoder)
     : generator_(std::move(generator)), vae_(std::move(vae)), vocoder_(std::move(vocoder)) {
-    V2A_CHECK(vae_->options().latent_dim == generator_->config().network.latent_dim, Config,
-              "pipeline: the VAE has ", vae_->options().latent_dim, " latent channels, the generator ",
+    V2A_CHECK(vae_.latent_dim() == generator_->config().network.latent_dim, Config, "pipeline: the ",
+              vae_.kind_name(), " VAE has ", vae_.latent_dim(), " latent channels, the generator ",
               generator_->config().network.latent_dim);
-    V2A_CHECK(vae_->options().n_mels == vocoder_->mel_options().n_mels, Config, "pipeline: the VAE makes ",
-              vae_->options().n_mels, " mel bins, the vocoder expects ", vocoder_->mel_options().n_mels);
+    V2A_CHECK(vae_.n_mels() == vocoder_->mel_options().n_mels, Config, "pipeline: the ", vae_.kind_name(),
+              " VAE makes ", vae_.n_mels(), " mel bins, the vocoder expects ", vocoder_->mel_options().n_mels);
 }
 
 Pipeline Pipeline::load(const std::filesystem::path& generator, const std::filesystem::path& vae,
                         const audio::GriffinLimOptions& vocoder) {
-    return Pipeline(load_generator(generator), audio::load_vae(vae),
-                    std::make_unique<audio::GriffinLimVocoder>(audio::MelOptions{}, vocoder));
+    auto codec = audio::AnyVae::load(vae);
+    const auto mel = codec.n_mels() == audio::MelOptions::mmaudio_44k().n_mels ? audio::MelOptions::mmaudio_44k()
+                                                                               : audio::MelOptions{};
+    return Pipeline(load_generator(generator), std::move(codec),
+                    std::make_unique<audio::GriffinLimVocoder>(mel, vocoder));
 }
 
 torch::Tensor Pipeline::latents_to_audio(const torch::Tensor& latents) {
     torch::NoGradGuard no_grad;
     auto z = generator_->net->unnormalize(latents).transpose(1, 2);  // [B, C, N]
-    return vocoder_->decode(vae_->decode(z));
+    return vocoder_->decode(vae_.decode(z));
 }
 
 torch::Tensor Pipeline::sample_latents(const torch::Tensor& frames_25fps, const std::vector<std::string>& captions,
@@ -98,18 +101,18 @@ torch::Tensor Pipeline::sample_latents_seeded(const torch::Tensor& frames_25fps,
 torch::Tensor Pipeline::audio_to_latents(const torch::Tensor& wav) {
     torch::NoGradGuard no_grad;
     V2A_CHECK(wav.dim() == 2 && wav.size(0) >= 1, Usage, "audio_to_latents: expected [B, S], got ", wav.sizes());
-    audio::MelSpectrogram mel;
+    audio::MelSpectrogram mel(vocoder_->mel_options());
     return mels_to_latents(mel(wav.to(torch::kFloat)));
 }
 
 torch::Tensor Pipeline::reencode_latents(const torch::Tensor& latents) {
     torch::NoGradGuard no_grad;
     V2A_CHECK(latents.dim() == 3, Usage, "reencode_latents: expected [B, N, C], got ", latents.sizes());
-    return mels_to_latents(vae_->decode(generator_->net->unnormalize(latents).transpose(1, 2)));
+    return mels_to_latents(vae_.decode(generator_->net->unnormalize(latents).transpose(1, 2)));
 }
 
 torch::Tensor Pipeline::mels_to_latents(const torch::Tensor& log_mel) {
-    auto z = vae_->encode(audio::trim_mel_frames(log_mel, vae_->options().downsample)).mean.transpose(1, 2);  // [B, N, C]
+    auto z = vae_.encode(audio::trim_mel_frames(log_mel, vae_.downsample())).mean.transpose(1, 2);  // [B, N, C]
     const int64_t n = generator_->net->latent_seq_len();
     V2A_CHECK(z.size(1) >= n, Data, "VAE encode: ", z.size(1), " latent frames, the generator needs ", n);
     return generator_->net->normalize(z.narrow(1, 0, n).contiguous());

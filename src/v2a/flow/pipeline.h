@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "v2a/audio/vae.h"
+#include "v2a/audio/any_vae.h"
 #include "v2a/audio/vocoder.h"
 #include "v2a/core/precision.h"
 #include "v2a/flow/generator.h"
@@ -27,8 +27,9 @@ io::Audio to_audio(const torch::Tensor& wav, int sample_rate);
 
 class Pipeline {
 public:
-    Pipeline(V2AGenerator generator, audio::MelVae vae, std::unique_ptr<audio::Vocoder> vocoder);
-    /// Loads generator + VAE checkpoints with a Griffin-Lim vocoder.
+    Pipeline(V2AGenerator generator, audio::AnyVae vae, std::unique_ptr<audio::Vocoder> vocoder);
+    /// Loads generator + VAE checkpoints (either VAE kind: audio::AnyVae) with a Griffin-Lim vocoder on
+    /// the VAE's mel setting (80 bins: MMAudio 16 kHz; 128: 44.1 kHz).
     static Pipeline load(const std::filesystem::path& generator, const std::filesystem::path& vae,
                          const audio::GriffinLimOptions& vocoder = {});
 
@@ -53,7 +54,7 @@ public:
                            const GenerateOptions& options, const StepCallback& callback = {});
 
     V2AGenerator& generator() { return generator_; }
-    audio::MelVae& vae() { return vae_; }
+    audio::AnyVae& vae() { return vae_; }
     audio::Vocoder& vocoder() { return *vocoder_; }
     int sample_rate() const { return vocoder_->mel_options().sample_rate; }
 
@@ -61,7 +62,7 @@ private:
     torch::Tensor mels_to_latents(const torch::Tensor& log_mel);  // [B, M, F] -> normalised [B, N, C]
 
     V2AGenerator generator_;
-    audio::MelVae vae_;
+    audio::AnyVae vae_;
     std::unique_ptr<audio::Vocoder> vocoder_;
 };
 

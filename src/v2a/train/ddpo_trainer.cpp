@@ -43,7 +43,7 @@ DdpoResult train_ddpo(const io::ClipDataset& videos, const io::ClipDataset& val,
     }
     // The conditioning encoders stay fixed (their features are computed without gradients).
     for (auto& p : policy->cond->parameters()) p.set_requires_grad(false);
-    auto vae = audio::load_vae(o.vae_path);
+    auto vae = audio::AnyVae::load(o.vae_path);
     flow::Pipeline pipeline(policy, vae,
                             std::make_unique<audio::GriffinLimVocoder>(audio::MelOptions{}, audio::GriffinLimOptions{}));
     auto scorer = score::AudioScorer::load(o.judges_dir, o.audioscore_path);

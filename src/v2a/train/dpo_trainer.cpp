@@ -130,7 +130,7 @@ DpoResult train_dpo(const pairs::PairSet* pairs, const io::ClipDataset& conditio
     policy->train();
     reference->eval();
     for (auto& p : reference->parameters()) p.set_requires_grad(false);
-    auto vae = audio::load_vae(o.vae_path);
+    auto vae = audio::AnyVae::load(o.vae_path);
 
     // Pair rows -> condition rows (by clip id).
     std::map<std::string, int64_t> row_of;

@@ -12,7 +12,7 @@
 
 namespace v2a::train {
 
-LatentSet make_latent_set(audio::MelVae& vae, const io::ClipDataset& clips) {
+LatentSet make_latent_set(audio::AnyVae& vae, const io::ClipDataset& clips) {
     auto [mean, std] = encode_dataset(vae, clips);
     return {mean.transpose(1, 2).contiguous(), std.transpose(1, 2).contiguous(), &clips};
 }
@@ -62,7 +62,7 @@ double heldout_flow_loss(flow::V2AGenerator& generator, const LatentSet& set, ui
 
 SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& val, const SftOptions& options) {
     V2A_CHECK(!options.vae_path.empty(), Usage, "train: --vae is required (run `v2a train-vae` first)");
-    auto vae = audio::load_vae(options.vae_path);
+    auto vae = audio::AnyVae::load(options.vae_path);
     torch::manual_seed(options.seed);
     flow::V2AGenerator generator{nullptr};
     if (!options.init.empty()) {
@@ -72,7 +72,7 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
         auto config = flow::GeneratorConfig::preset(options.preset, train.options().duration,
                                                     train.options().frame_size);
         // A new network's latent width follows the VAE it is trained on (the bench pair agree at 20).
-        const int64_t vae_dim = vae->options().latent_dim;
+        const int64_t vae_dim = vae.latent_dim();
         if (config.network.latent_dim != vae_dim) {
             V2A_LOG_INFO("train: preset '%s' has %lld latent channels; using the VAE's %lld",
                          options.preset.c_str(), (long long)config.network.latent_dim, (long long)vae_dim);
@@ -83,11 +83,17 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
     V2A_CHECK(std::abs(generator->duration() - train.options().duration) < 1e-9, Config,
               "train: the generator is built for ", generator->duration(), " s clips, the data has ",
               train.options().duration, " s");
-    auto [lat_mean, lat_std] = vae->latent_stats();
-    generator->net->set_latent_stats(lat_mean, lat_std);
-    V2A_LOG_INFO("train: encoding %lld train and %lld validation clips with the VAE", (long long)train.size(),
-                 (long long)val.size());
+    V2A_LOG_INFO("train: encoding %lld train and %lld validation clips with the %s VAE", (long long)train.size(),
+                 (long long)val.size(), vae.kind_name());
     const LatentSet train_set = make_latent_set(vae, train), val_set = make_latent_set(vae, val);
+    if (const auto stats = vae.latent_stats()) {
+        generator->net->set_latent_stats(stats->first, stats->second);
+    } else if (options.init.empty()) {
+        // An MMAudio VAE keeps no latent statistics (MMAudio's network does): a new network takes them
+        // from its training latents' posterior means, per channel, as our VAE trainer computes its own.
+        const auto flat = train_set.mean.reshape({-1, train_set.mean.size(2)});  // [B * N, C]
+        generator->net->set_latent_stats(flat.mean(0), flat.std(0));
+    }
     V2A_CHECK(train_set.mean.size(1) == generator->net->latent_seq_len(), Data, "train: VAE latents have ",
               train_set.mean.size(1), " tokens, the network expects ", generator->net->latent_seq_len());
     V2A_LOG_INFO("train: generator has %lld parameters (network %lld)", (long long)[&] {

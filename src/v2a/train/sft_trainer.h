@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "v2a/audio/vae.h"
+#include "v2a/audio/any_vae.h"
 #include "v2a/core/precision.h"
 #include "v2a/flow/generator.h"
 #include "v2a/io/clip_dataset.h"
@@ -21,7 +21,7 @@ struct LatentSet {
 };
 
 /// Encodes every clip's audio with the VAE (no gradients).
-LatentSet make_latent_set(audio::MelVae& vae, const io::ClipDataset& clips);
+LatentSet make_latent_set(audio::AnyVae& vae, const io::ClipDataset& clips);
 
 /// x1 = normalize(mean + std * noise) for the rows `idx` (MMAudio samples the stored posterior).
 torch::Tensor sample_x1(flow::V2AGenerator& generator, const LatentSet& set, const torch::Tensor& idx,

@@ -24,14 +24,14 @@ torch::Tensor dataset_mels(const io::ClipDataset& data, const audio::MelSpectrog
 
 }  // namespace
 
-std::pair<torch::Tensor, torch::Tensor> encode_dataset(audio::MelVae& vae, const io::ClipDataset& data,
+std::pair<torch::Tensor, torch::Tensor> encode_dataset(audio::AnyVae& vae, const io::ClipDataset& data,
                                                        int64_t batch_size) {
     torch::NoGradGuard no_grad;
     audio::MelSpectrogram mel;
     auto mels = dataset_mels(data, mel);
     std::vector<torch::Tensor> means, stds;
     for (int64_t s = 0; s < mels.size(0); s += batch_size) {
-        auto post = vae->encode(mels.narrow(0, s, std::min(batch_size, mels.size(0) - s)));
+        auto post = vae.encode(mels.narrow(0, s, std::min(batch_size, mels.size(0) - s)));
         means.push_back(post.mean);
         stds.push_back(post.std);
     }
@@ -94,7 +94,8 @@ VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& va
 
     // Latent statistics over the train set (posterior means), for the generator's normalisation.
     vae->eval();
-    auto [means, stds] = encode_dataset(vae, train);
+    audio::AnyVae codec(vae);
+    auto [means, stds] = encode_dataset(codec, train);
     auto per_channel = means.transpose(0, 1).reshape({vopt.latent_dim, -1});
     vae->set_latent_stats(per_channel.mean(1), per_channel.std(1));
 

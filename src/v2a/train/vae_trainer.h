@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include "v2a/audio/any_vae.h"
 #include "v2a/audio/vae.h"
 #include "v2a/io/clip_dataset.h"
 
@@ -31,7 +32,7 @@ struct VaeTrainResult {
 VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& val, const VaeTrainOptions& options);
 
 /// Posterior means/stds of every clip: [n, C, N] each, computed in batches without gradients.
-std::pair<torch::Tensor, torch::Tensor> encode_dataset(audio::MelVae& vae, const io::ClipDataset& data,
+std::pair<torch::Tensor, torch::Tensor> encode_dataset(audio::AnyVae& vae, const io::ClipDataset& data,
                                                        int64_t batch_size = 32);
 
 }  // namespace v2a::train
