@@ -10,6 +10,7 @@
 #include "v2a/core/fs.h"
 #include "v2a/core/progress.h"
 #include "v2a/flow/feature_generation.h"
+#include "v2a/io/checkpoint.h"
 #include "v2a/flow/pipeline.h"
 #include "v2a/io/media.h"
 #include "v2a/score/labels.h"
@@ -31,40 +32,67 @@ struct GenerateArgs {
     std::vector<std::string> features;  // MMAudio feature files (converted MMAudio network)
 };
 
-// --features: MMAudio's extracted features per clip through a converted MMAudio network; the VAE may be
-// ours or a converted MMAudio VAE. One file -> --out, several -> --out-dir/<file stem>.wav.
+bool model_takes_features(const std::string& model) {
+    return flow::takes_precomputed_features(flow::GeneratorConfig::from_json(io::read_checkpoint_config(model)));
+}
+
+// MMAudio's extracted features per clip through a converted MMAudio network; the VAE may be ours or a
+// converted MMAudio VAE. --features: one file -> --out, several -> --out-dir/<file stem>.wav, all from
+// --seed. --manifest (its `features` column, for such a network): --out-dir/<id>.wav, clip i of the split
+// from --seed + i, split over processes like video generation.
 void run_features(const GenerateArgs& args) {
-    V2A_CHECK(args.video.empty() && args.manifest.empty() && args.prompt.empty() && args.negative.empty(), Usage,
-              "generate: --features replaces --video, --manifest and the prompts (the text is in the features)");
-    V2A_CHECK(args.features.size() == 1 ? !args.out.empty() : !args.out_dir.empty(), Usage,
-              "generate: one --features file needs --out FILE, several need --out-dir");
+    V2A_CHECK(args.video.empty() && args.prompt.empty() && args.negative.empty() && !args.no_text &&
+                  args.video_source == "own" && !args.reconstruct && args.samples_per_clip == 0,
+              Usage, "generate: a network converted from MMAudio reads feature files (--features, or a manifest's "
+                     "features column): no --video, prompts, --no-text, --video-source, --reconstruct or "
+                     "--samples-per-clip (the text is in the features)");
+    V2A_CHECK(args.features.empty() || args.manifest.empty(), Usage, "generate: give --features or --manifest, not both");
+    std::vector<flow::FeatureJob> jobs;
+    if (!args.manifest.empty()) {
+        V2A_CHECK(!args.out_dir.empty(), Usage, "generate: --manifest needs --out-dir");
+        const auto split = io::parse_split(args.split);
+        V2A_CHECK(split.has_value(), Usage, "generate: --split must be train, val or test");
+        jobs = flow::feature_jobs(io::read_manifest(args.manifest), *split, args.out_dir, args.seed);
+    } else {
+        V2A_CHECK(args.features.size() == 1 ? !args.out.empty() : !args.out_dir.empty(), Usage,
+                  "generate: one --features file needs --out FILE, several need --out-dir");
+        for (const auto& file : args.features) {
+            const std::filesystem::path out =
+                args.features.size() == 1
+                    ? std::filesystem::path(args.out)
+                    : std::filesystem::path(args.out_dir) / (std::filesystem::path(file).stem().string() + ".wav");
+            jobs.push_back({std::filesystem::path(file).stem().string(), file, out, args.seed});
+        }
+    }
     auto generator = flow::load_generator(args.model);
-    int64_t n_mels = 0;
-    auto decode = flow::load_vae_decoder(args.vae, &n_mels);
+    auto vae = audio::AnyVae::load(args.vae);
+    V2A_CHECK(vae.latent_dim() == generator->config().network.latent_dim, Config, "generate: the ", vae.kind_name(),
+              " VAE ", args.vae, " has ", vae.latent_dim(), " latent channels, the network ",
+              generator->config().network.latent_dim);
     audio::GriffinLimOptions gl;
     gl.iterations = args.vocoder_iterations;
-    audio::GriffinLimVocoder vocoder(n_mels == 128 ? audio::MelOptions::mmaudio_44k() : audio::MelOptions::mmaudio_16k(), gl);
+    audio::GriffinLimVocoder vocoder(vae.n_mels() == 128 ? audio::MelOptions::mmaudio_44k() : audio::MelOptions::mmaudio_16k(), gl);
     flow::GenerateOptions go;
     go.sampler.steps = args.steps;
     go.sampler.cfg_strength = args.cfg;
     go.seed = args.seed;
     go.precision = parse_precision(args.dtype);
     if (!args.out_dir.empty()) fs::ensure_dir(args.out_dir);
-    for (const auto& file : args.features) {
-        const auto clip = flow::read_feature_clip(file, generator);
-        Progress progress("generate", args.steps, "step");
+    for (size_t j = 0; j < jobs.size(); ++j) {
+        if (int64_t(j) % dist::world_size() != dist::rank()) continue;  // data parallel: round robin
+        const auto& job = jobs[j];
+        const auto clip = flow::read_feature_clip(job.features, generator);
+        go.seed = job.seed;
+        Progress progress("generate " + job.id, args.steps, "step");
         const auto latents =
             flow::sample_from_features(generator, clip, go, [&](const flow::StepInfo&) { progress.advance(); });
         progress.finish();
         torch::NoGradGuard no_grad;
-        const auto wav = vocoder.decode(decode(generator->net->unnormalize(latents).transpose(1, 2)));
-        const std::filesystem::path out = args.features.size() == 1
-                                              ? std::filesystem::path(args.out)
-                                              : std::filesystem::path(args.out_dir) /
-                                                    (std::filesystem::path(file).stem().string() + ".wav");
-        io::write_audio_file(out, flow::to_audio(wav[0], vocoder.mel_options().sample_rate));
-        std::printf("generate: %s (%.2f s) -> %s\n", file.c_str(), clip.duration, out.c_str());
+        const auto wav = vocoder.decode(vae.decode(generator->net->unnormalize(latents).transpose(1, 2)));
+        io::write_audio_file(job.out, flow::to_audio(wav[0], vocoder.mel_options().sample_rate));
+        std::printf("generate: %s (%.2f s) -> %s\n", job.features.c_str(), clip.duration, job.out.c_str());
     }
+    dist::barrier();
 }
 
 // K samples per clip (--samples-per-clip): sample k of a clip uses seed + k and the clip's own noise
@@ -140,7 +168,7 @@ std::vector<int64_t> shuffled_rows(int64_t n, uint64_t seed) {
 void run(const GenerateArgs& args) {
     V2A_CHECK(!dist::active() || (!args.manifest.empty() && args.features.empty()), Usage,
               "generate: only --manifest generation is split over processes (", dist::describe(), ")");
-    if (!args.features.empty()) return run_features(args);
+    if (!args.features.empty() || (!args.manifest.empty() && model_takes_features(args.model))) return run_features(args);
     V2A_CHECK(args.video.empty() || args.manifest.empty(), Usage, "generate: give --video or --manifest, not both");
     V2A_CHECK(args.samples_per_clip == 0 || !args.manifest.empty(), Usage,
               "generate: --samples-per-clip needs --manifest and --out-dir");

@@ -3,11 +3,19 @@
 // every malformed feature file is named.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdlib>
+
 #include "support/expect_error.h"
 #include "support/parity_fixture.h"
 #include "support/temp_dir.h"
 #include "v2a/flow/feature_generation.h"
+#include "v2a/core/fs.h"
+#include "v2a/audio/any_vae.h"
 #include "v2a/flow/mmaudio_convert.h"
+#include "v2a/io/checkpoint.h"
+#include "v2a/io/media.h"
 
 namespace v2a::flow {
 namespace {
@@ -55,12 +63,13 @@ TEST(FeatureGenerationTest, DurationComesFromTheFeaturesAndSamplesAreSeeded) {
 TEST(FeatureGenerationTest, EitherVaeKindDecodes) {
     test::TempDir dir;
     convert_mmaudio_checkpoint(test::parity_dir() / "mmaudio_vae.pth", dir.path() / "vae.safetensors");
-    int64_t n_mels = 0;
-    auto decode = load_vae_decoder(dir.path() / "vae.safetensors", &n_mels);
-    EXPECT_EQ(n_mels, 80);
+    auto vae = audio::AnyVae::load(dir.path() / "vae.safetensors");
+    EXPECT_TRUE(vae.is_mmaudio());
+    EXPECT_EQ(vae.n_mels(), 80);
+    torch::NoGradGuard no_grad;
     const auto io = test::parity_file("vae_io.safetensors").tensors;
-    EXPECT_LE(test::relative_max_error(decode(io.at("in.z")), io.at("out.decoded_z")), test::kParityTolerance);
-    test::expect_error([&] { load_vae_decoder(test::parity_dir() / "net_io.safetensors"); }, ErrorKind::Data,
+    EXPECT_LE(test::relative_max_error(vae.decode(io.at("in.z")), io.at("out.decoded_z")), test::kParityTolerance);
+    test::expect_error([&] { audio::AnyVae::load(test::parity_dir() / "net_io.safetensors"); }, ErrorKind::Data,
                        "net_io.safetensors");
 }
 
@@ -78,6 +87,69 @@ TEST(FeatureGenerationTest, MalformedFeatureFilesAreNamed) {
     V2AGenerator trained(GeneratorConfig::preset("tiny", 2.0, 32));
     auto clip = read_feature_clip(c.features(2.0, "ok.safetensors"), c.generator);
     test::expect_error([&] { sample_from_features(trained, clip, options(1)); }, ErrorKind::Usage, "precomputed");
+}
+
+TEST(FeatureGenerationTest, ManifestFeaturesColumnBecomesOneJobPerClip) {
+    test::TempDir dir;
+    const auto m = io::parse_manifest("id,video,caption,label,split,features\n"
+                                      "a,a.mp4,,l,test,f/a.safetensors\n"
+                                      "t,t.mp4,,l,train,\n"
+                                      "b,b.mp4,,l,test,f/b.safetensors\n",
+                                      dir.path(), "m.csv");  // in memory: errors say "manifest"
+    const auto jobs = feature_jobs(m, io::Split::Test, "out", 42);
+    ASSERT_EQ(jobs.size(), 2u);
+    EXPECT_EQ(jobs[1].id, "b");
+    EXPECT_EQ(jobs[1].features, dir.path() / "f/b.safetensors");
+    EXPECT_EQ(jobs[1].out, std::filesystem::path("out/b.wav"));
+    EXPECT_EQ(jobs[0].seed, 42u);
+    EXPECT_EQ(jobs[1].seed, 43u);
+    test::expect_error([&] { feature_jobs(m, io::Split::Train, "out", 42); }, ErrorKind::Data, "manifest:3: clip 't'");
+    EXPECT_TRUE(takes_precomputed_features(Converted().generator->config()));
+    EXPECT_FALSE(takes_precomputed_features(GeneratorConfig::preset("tiny", 2.0, 32)));
+}
+
+int run_cli(const std::string& args, const std::filesystem::path& log) {
+    const std::string cmd = std::string(V2A_CLI) + " --threads 1 --log-level warn " + args + " > '" + log.string() + "' 2>&1";
+    const int status = std::system(cmd.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+// The CLI: `generate --manifest` with a converted network reads the features column; clip 0 of the split
+// is exactly what `generate --features` makes from the same seed, clip 1 has its own noise.
+TEST(FeatureGenerationTest, GenerateReadsAManifestsFeaturesColumn) {
+    Converted c;
+    test::TempDir vae_dir;
+    // The fixture network has 8 latent channels: our VAE at that width (the MMAudio one has 20: refused).
+    const auto vae = vae_dir / "vae.safetensors", mmaudio_vae = vae_dir / "mmaudio_vae.safetensors";
+    auto vo = audio::VaeOptions::preset("tiny");
+    vo.latent_dim = 8;
+    io::save_checkpoint(vae, *audio::MelVae(vo), vo.to_json(), {{"kind", "mel_vae"}});
+    convert_mmaudio_checkpoint(test::parity_dir() / "mmaudio_vae.pth", mmaudio_vae);
+    const auto fa = c.features(2.0, "a.safetensors"), fb = c.features(2.0, "b.safetensors");
+    fs::write_atomic(c.dir / "m.csv", std::string("id,video,caption,label,split,features\n"
+                                           "a,a.mp4,,l,test,a.safetensors\nb,b.mp4,,l,test,b.safetensors\n"
+                                           "c,c.mp4,,l,val,\n"));
+    const std::string common = "generate --model '" + (c.dir / "net.safetensors").string() + "' --vae '" + vae.string() +
+                               "' --steps 2 --vocoder-iterations 2 ";
+    ASSERT_EQ(run_cli(common + "--manifest '" + (c.dir / "m.csv").string() + "' --out-dir '" + (c.dir / "out").string() + "'",
+                      c.dir / "m.log"), 0) << fs::read_text(c.dir / "m.log");
+    ASSERT_EQ(run_cli(common + "--features '" + fa.string() + "' --seed 42 --out '" + (c.dir / "one.wav").string() + "'",
+                      c.dir / "f.log"), 0) << fs::read_text(c.dir / "f.log");
+    const auto a = io::read_audio_file(c.dir / "out" / "a.wav"), b = io::read_audio_file(c.dir / "out" / "b.wav");
+    EXPECT_EQ(a.samples, io::read_audio_file(c.dir / "one.wav").samples);
+    EXPECT_NE(a.samples, b.samples);  // same features but seed 43
+    (void)fb;
+    // The val clip has no features file: a data error (exit 4) naming the manifest line.
+    EXPECT_EQ(run_cli(common + "--manifest '" + (c.dir / "m.csv").string() + "' --split val --out-dir '" +
+                          (c.dir / "val").string() + "'", c.dir / "v.log"), 4);
+    EXPECT_NE(fs::read_text(c.dir / "v.log").find("m.csv:4: clip 'c' has no features file"), std::string::npos)
+        << fs::read_text(c.dir / "v.log");
+    // A VAE of another latent width: a config error (exit 5) with both numbers.
+    EXPECT_EQ(run_cli("generate --model '" + (c.dir / "net.safetensors").string() + "' --vae '" + mmaudio_vae.string() +
+                          "' --features '" + fa.string() + "' --out '" + (c.dir / "x.wav").string() + "'",
+                      c.dir / "x.log"), 5);
+    EXPECT_NE(fs::read_text(c.dir / "x.log").find("has 20 latent channels, the network 8"), std::string::npos)
+        << fs::read_text(c.dir / "x.log");
 }
 
 }  // namespace

@@ -117,6 +117,33 @@ TEST(ManifestTest, CheckFilesAcceptsExistingFiles) {
     EXPECT_EQ(read_manifest(path, {true}).rows.size(), 1u);
 }
 
+TEST(ManifestTest, FeaturesColumnResolvesChecksAndRoundTrips) {
+    // MMAudio feature files per clip (generate with a converted network): optional, like audio.
+    test::TempDir dir;
+    write(dir, "a.mp4", "x");
+    write(dir, "a.safetensors", "x");
+    const auto path = write(dir, "m.csv",
+                            "id,video,caption,label,split,features\na,a.mp4,c,l,test,a.safetensors\nb,a.mp4,c,l,test,\n");
+    const Manifest m = read_manifest(path, {true});
+    ASSERT_EQ(m.rows.size(), 2u);
+    ASSERT_TRUE(m.rows[0].features.has_value());
+    EXPECT_EQ(*m.rows[0].features, dir.path() / "a.safetensors");
+    EXPECT_FALSE(m.rows[1].features.has_value());
+    EXPECT_EQ(format_manifest(m.rows, dir.path()),
+              "id,video,caption,label,split,features\na,a.mp4,c,l,test,a.safetensors\nb,a.mp4,c,l,test,\n");
+    write_manifest(dir / "sub" / "copy.csv", m.rows);
+    EXPECT_EQ(read_manifest(dir / "sub" / "copy.csv").rows[0].features, m.rows[0].features);
+    const auto bad = write(dir, "bad.csv", "id,video,caption,label,split,features\na,a.mp4,c,l,test,gone.safetensors\n");
+    try {
+        read_manifest(bad, {true});
+        FAIL() << "a missing features file was accepted";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find(bad.string() + ":2: features file"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("gone.safetensors"), std::string::npos) << msg;
+    }
+}
+
 TEST(ManifestErrorTest, MissingRequiredColumnsAreNamed) {
     expect_error("id,video,label\na,a.mp4,l\n", {":1:", "caption, split"});
 }

@@ -2,7 +2,6 @@
 
 #include <cmath>
 
-#include "v2a/audio/any_vae.h"
 #include "v2a/core/error.h"
 #include "v2a/core/precision.h"
 #include "v2a/io/safetensors.h"
@@ -41,11 +40,27 @@ FeatureClip read_feature_clip(const std::filesystem::path& path, V2AGenerator& g
     return clip;
 }
 
+bool takes_precomputed_features(const GeneratorConfig& config) {
+    const auto& c = config.conditioner;
+    return c.clip_mode == model::StreamMode::Precomputed && c.sync_mode == model::StreamMode::Precomputed &&
+           c.text_mode == model::StreamMode::Precomputed;
+}
+
+std::vector<FeatureJob> feature_jobs(const io::Manifest& manifest, io::Split split, const std::filesystem::path& out_dir,
+                                     uint64_t seed) {
+    std::vector<FeatureJob> jobs;
+    for (const auto& row : manifest.filter(split).rows) {
+        V2A_CHECK(row.features.has_value(), Data, manifest.path.empty() ? "manifest" : manifest.path.string(), ":", row.line, ": clip '", row.id,
+                  "' has no features file (the network takes MMAudio's precomputed features: add a 'features' "
+                  "column naming each clip's file)");
+        jobs.push_back({row.id, *row.features, out_dir / (row.id + ".wav"), seed + uint64_t(jobs.size())});
+    }
+    return jobs;
+}
+
 torch::Tensor sample_from_features(V2AGenerator& generator, const FeatureClip& clip, const GenerateOptions& options,
                                    const StepCallback& callback) {
-    const auto& c = generator->config().conditioner;
-    V2A_CHECK(c.clip_mode == model::StreamMode::Precomputed && c.sync_mode == model::StreamMode::Precomputed &&
-                  c.text_mode == model::StreamMode::Precomputed,
+    V2A_CHECK(takes_precomputed_features(generator->config()),
               Usage, "generate --features: the generator must take precomputed features (a network converted with "
                      "v2a convert); this one encodes videos and captions itself");
     torch::NoGradGuard no_grad;
@@ -54,16 +69,6 @@ torch::Tensor sample_from_features(V2AGenerator& generator, const FeatureClip& c
     const AutocastScope precision(options.precision);
     const auto x0 = seeded_noise({options.seed}, generator->net->latent_seq_len(), generator->config().network.latent_dim);
     return generator->sample_from(clip.features, x0, options.sampler, {}, callback);
-}
-
-std::function<torch::Tensor(const torch::Tensor&)> load_vae_decoder(const std::filesystem::path& path,
-                                                                    int64_t* n_mels) {
-    auto vae = audio::AnyVae::load(path);
-    if (n_mels) *n_mels = vae.n_mels();
-    return [vae](const torch::Tensor& z) mutable {
-        torch::NoGradGuard no_grad;
-        return vae.decode(z);
-    };
 }
 
 }  // namespace v2a::flow

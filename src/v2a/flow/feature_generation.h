@@ -4,6 +4,7 @@
 //
 //   features.safetensors: clip_features [Nc, 1024] (CLIP, 8 fps), sync_features [Ns, 768]
 //   (Synchformer), text_features [77, 1024] (CLIP text); a leading batch dimension of 1 is accepted.
+//   Either VAE kind decodes (audio::AnyVae).
 //   The duration is read off the clip stream (Nc / 8 s, MMAudio's clip_seq_len = int(8 * duration)),
 //   and the network's sequence lengths are rescaled to it as MMAudio's update_seq_lengths does.
 #pragma once
@@ -15,6 +16,7 @@
 
 #include "v2a/flow/generator.h"
 #include "v2a/flow/pipeline.h"
+#include "v2a/io/manifest.h"
 
 namespace v2a::flow {
 
@@ -33,10 +35,21 @@ FeatureClip read_feature_clip(const std::filesystem::path& path, V2AGenerator& g
 torch::Tensor sample_from_features(V2AGenerator& generator, const FeatureClip& clip, const GenerateOptions& options,
                                    const StepCallback& callback = {});
 
-/// A VAE decoder for either kind of VAE file: ours (audio::load_vae) or a converted MMAudio VAE
-/// (metadata kind "mmaudio_vae"). Unnormalised latent [B, C, N] -> log-mel [B, M, 2N]. `n_mels`
-/// receives the VAE's mel bins (80: 16 kHz, 128: 44.1 kHz).
-std::function<torch::Tensor(const torch::Tensor&)> load_vae_decoder(const std::filesystem::path& path,
-                                                                    int64_t* n_mels = nullptr);
+/// True when every condition stream of `config` is precomputed (a network converted with v2a convert):
+/// it generates from feature files, not from videos and captions.
+bool takes_precomputed_features(const GeneratorConfig& config);
+
+/// One clip to generate from a feature file: where its features are, where its audio goes, its noise seed.
+struct FeatureJob {
+    std::string id;
+    std::filesystem::path features, out;
+    uint64_t seed = 0;
+};
+
+/// The rows of one manifest split as feature jobs (the manifest's `features` column): `<out_dir>/<id>.wav`,
+/// seed = `seed` + the row's index in the split (so clips get different noise, reproducibly). A row with
+/// no features file is a v2a::Error(Data) naming the manifest, its line and the id.
+std::vector<FeatureJob> feature_jobs(const io::Manifest& manifest, io::Split split, const std::filesystem::path& out_dir,
+                                     uint64_t seed);
 
 }  // namespace v2a::flow

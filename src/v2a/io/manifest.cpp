@@ -62,6 +62,8 @@ Manifest parse_manifest(const std::string& raw, const stdfs::path& root, const s
     const auto& column = table.column;
     const auto audio_col = column.find("audio");
     const bool has_audio = audio_col != column.end();
+    const auto features_col = column.find("features");
+    const bool has_features = features_col != column.end();
 
     Manifest manifest;
     std::map<std::string, int> first_line;  // id -> line
@@ -86,12 +88,17 @@ Manifest parse_manifest(const std::string& raw, const stdfs::path& root, const s
         row.split = *parsed;
         if (has_audio && !rec.fields[audio_col->second].empty())
             row.audio = resolve_path(root, rec.fields[audio_col->second]);
+        if (has_features && !rec.fields[features_col->second].empty())
+            row.features = resolve_path(root, rec.fields[features_col->second]);
         if (options.check_files) {
             V2A_CHECK(stdfs::is_regular_file(row.video), Data, what, ":", rec.line, ": video file ",
                       row.video.string(), " of id '", row.id, "' does not exist");
             if (row.audio)
                 V2A_CHECK(stdfs::is_regular_file(*row.audio), Data, what, ":", rec.line, ": audio file ",
                           row.audio->string(), " of id '", row.id, "' does not exist");
+            if (row.features)
+                V2A_CHECK(stdfs::is_regular_file(*row.features), Data, what, ":", rec.line, ": features file ",
+                          row.features->string(), " of id '", row.id, "' does not exist");
         }
         manifest.rows.push_back(std::move(row));
     }
@@ -105,13 +112,18 @@ Manifest read_manifest(const stdfs::path& path, const ManifestOptions& options) 
 }
 
 std::string format_manifest(const std::vector<ManifestRow>& rows, const stdfs::path& dir) {
-    bool with_audio = false;
-    for (const auto& row : rows) with_audio = with_audio || row.audio.has_value();
-    std::string out = with_audio ? "id,video,caption,label,split,audio\n" : "id,video,caption,label,split\n";
+    bool with_audio = false, with_features = false;
+    for (const auto& row : rows) {
+        with_audio = with_audio || row.audio.has_value();
+        with_features = with_features || row.features.has_value();
+    }
+    std::string out = std::string("id,video,caption,label,split") + (with_audio ? ",audio" : "") +
+                      (with_features ? ",features" : "") + "\n";
     for (const auto& row : rows) {
         out += csv_field(row.id) + "," + csv_field(relative_path(row.video, dir)) + "," + csv_field(row.caption) +
                "," + csv_field(row.label) + "," + split_name(row.split);
         if (with_audio) out += "," + (row.audio ? csv_field(relative_path(*row.audio, dir)) : std::string());
+        if (with_features) out += "," + (row.features ? csv_field(relative_path(*row.features, dir)) : std::string());
         out += "\n";
     }
     return out;

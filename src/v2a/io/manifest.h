@@ -1,5 +1,6 @@
 // Dataset manifests: a VGGSound-like CSV with one clip per record,
-//   id,video,caption,label,split[,audio][,any other columns (ignored)]
+//   id,video,caption,label,split[,audio][,features][,any other columns (ignored)]
+// features: a file of MMAudio's extracted features for the clip (generate with a converted network).
 // RFC-4180 quoting (captions hold commas, quotes and even newlines). Paths are relative to the
 // manifest's folder. Every problem is a v2a::Error(Data) naming the manifest and the line.
 #pragma once
@@ -29,6 +30,7 @@ struct ManifestRow {
     Split split = Split::Train;
     std::optional<stdfs::path> audio;   // set when the audio column exists and the cell is not empty
     int line = 0;                       // 1-based line the record starts on (0 = not read from a file)
+    std::optional<stdfs::path> features;  // MMAudio feature file (clip/sync/text_features), as audio
 };
 
 struct Manifest {
@@ -42,7 +44,7 @@ struct Manifest {
 };
 
 struct ManifestOptions {
-    bool check_files = false;           // require every video (and audio) file to exist
+    bool check_files = false;           // require every video (and audio, features) file to exist
 };
 
 /// Reads and validates a manifest file.
@@ -57,8 +59,8 @@ Manifest read_manifest(const stdfs::path& path, const ManifestOptions& options =
 Manifest parse_manifest(const std::string& text, const stdfs::path& root, const std::string& what,
                         const ManifestOptions& options = {});
 
-/// Writes rows atomically; paths are written relative to the new manifest's folder. The audio column
-/// is written when any row has audio.
+/// Writes rows atomically; paths are written relative to the new manifest's folder. The audio (features)
+/// column is written when any row has audio (features).
 void write_manifest(const stdfs::path& path, const std::vector<ManifestRow>& rows);
 
 /// The CSV text write_manifest would write into folder `dir`.
