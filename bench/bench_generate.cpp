@@ -2,6 +2,9 @@
 //
 //   bench_generate [--preset bench] [--duration 4] [--threads 1,2] [--batches 1,8] [--steps 25] [--cfg 4.5]
 //                  [--train-batch 8] [--train-steps 6] [--repeats 2] [--dtypes fp32,bf16] [--out result.json]
+//                  [--profile PREFIX]   (one more sampler run per setting under LibTorch's profiler:
+//                                        PREFIX_<dtype>_t<threads>_b<batch>.trace, Chrome trace format;
+//                                        bench/profile_ops.py ranks its operators by self time)
 //
 // Generation: frames + captions -> Euler sampler with CFG (conditional and unconditional passes in one
 // batched forward) -> VAE decode -> Griffin-Lim (32 iterations). Real-time factor = wall seconds /
@@ -19,6 +22,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "v2a/core/error.h"
 #include "v2a/core/fs.h"
@@ -66,17 +71,24 @@ int main(int argc, char** argv) {
     app.add_option("--dtypes", dtypes_arg, "comma-separated compute precisions: fp32, bf16")->capture_default_str();
     app.add_option("--model", model, "a trained generator checkpoint instead of random weights (its preset wins)");
     app.add_option("--out", out, "write the JSON result here");
+    std::string profile;
+    app.add_option("--profile", profile, "trace one more sampler run per setting to PREFIX_<dtype>_t<threads>_b<batch>.trace");
     CLI11_PARSE(app, argc, argv);
     try {
         torch::manual_seed(0);
-        // Random weights give a zero velocity (MMAudio's final layer starts at 0): the bf16 deviation
-        // needs a trained model (--model).
         v2a::flow::V2AGenerator generator = model.empty()
             ? v2a::flow::V2AGenerator(v2a::flow::GeneratorConfig::preset(preset, clip_seconds, 64))
             : v2a::flow::load_generator(model);
+        if (model.empty()) {
+            // MMAudio's zero-initialised layers (final block, adaLN gates) make a fresh network's velocity
+            // exactly 0, so nothing could be compared: give them small random values (speed is the same).
+            torch::NoGradGuard no_grad;
+            for (auto& p : generator->parameters())
+                if (p.numel() > 1 && p.abs().max().item<double>() == 0.0) p.normal_(0.0, 0.02);
+        }
         const auto config = generator->config();
         v2a::audio::MelVae vae(v2a::audio::VaeOptions::preset(preset == "tiny" ? "tiny" : "bench"));
-        v2a::flow::Pipeline pipeline(generator, vae, std::make_unique<v2a::audio::GriffinLimVocoder>());
+        v2a::flow::Pipeline pipeline(generator, v2a::audio::AnyVae(vae), std::make_unique<v2a::audio::GriffinLimVocoder>());
         const double duration = generator->duration();
         nlohmann::json result = {{"preset", model.empty() ? preset : model},
                                  {"network_parameters", generator->net->num_parameters()},
@@ -131,6 +143,12 @@ int main(int argc, char** argv) {
                         const double total_s = seconds_since(t0);
                         best_total = std::min(best_total, total_s);
                         best_sampler = std::min(best_sampler, sampler_s);
+                    }
+                    if (!profile.empty()) {
+                        const std::string trace = profile + "_" + dname + "_t" + std::to_string(threads) + "_b" +
+                                                  std::to_string(batch) + ".trace";
+                        torch::autograd::profiler::RecordProfile guard(trace);
+                        pipeline.sample_latents(frames, captions, go);
                     }
                     const double audio_s = duration * batch;
                     nlohmann::json row = {{"threads", threads},

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "v2a/core/error.h"
+#include "v2a/core/precision.h"
 #include "v2a/model/attention.h"
 #include "v2a/model/mlp.h"
 #include "v2a/model/mmaudio.h"
@@ -119,6 +120,42 @@ TEST(ChannelLastConv1dTest, EqualsConv1dOnTransposedInput) {
     expect_close(conv(x), expected);
     EXPECT_EQ(conv->named_parameters(false).size(), 2u);  // "weight", "bias" directly
     EXPECT_TRUE(conv->named_parameters(false).contains("weight"));
+}
+
+TEST(ChannelLastConv1dTest, Bf16PathIsTheSameConvolutionAndFollowsWeightUpdates) {
+    // Under bf16 autocast the layer runs as im2col + GEMM with a cached weight (D16): the same
+    // convolution within bf16 rounding, gradients still flow, and an in-place weight update is seen.
+    torch::manual_seed(3);
+    ChannelLastConv1d conv(ChannelLastConv1dOptions(6, 4, 3));
+    auto x = torch::randn({2, 9, 6});
+    // The fp32 reference outside autocast (autocast's own cast cache would keep the old weight).
+    auto reference = [&] { return torch::conv1d(x.transpose(1, 2), conv->weight, conv->bias, 1, 1).transpose(1, 2); };
+    auto in_bf16 = [&] {
+        const AutocastScope bf16(Precision::Bf16);
+        return conv(x).to(torch::kFloat);
+    };
+    {
+        torch::NoGradGuard no_grad;
+        const auto before = reference(), y = in_bf16();
+        EXPECT_EQ(y.sizes(), before.sizes());
+        EXPECT_LT((y - before).abs().max().item<float>(), 0.02f * before.abs().max().item<float>());
+        conv->weight.mul_(-2.0);  // as an optimizer step would, in place
+        const auto after = reference();
+        EXPECT_LT((in_bf16() - after).abs().max().item<float>(), 0.02f * after.abs().max().item<float>());
+    }
+    // A sequence shorter than the kernel (the final block's k = 7 on a 2-token clip) is zero-padded the same.
+    ChannelLastConv1d wide(ChannelLastConv1dOptions(6, 4, 7));
+    const auto short_x = torch::randn({1, 2, 6});
+    const auto short_ref = torch::conv1d(short_x.transpose(1, 2), wide->weight, wide->bias, 1, 3).transpose(1, 2);
+    {
+        torch::NoGradGuard no_grad;
+        const AutocastScope bf16(Precision::Bf16);
+        EXPECT_LT((wide(short_x).to(torch::kFloat) - short_ref).abs().max().item<float>(),
+                  0.02f * short_ref.abs().max().item<float>());
+    }
+    in_bf16().sum().backward();
+    ASSERT_TRUE(conv->weight.grad().defined());
+    EXPECT_GT(conv->weight.grad().abs().sum().item<float>(), 0.0f);
 }
 
 TEST(RMSNormTest, HandComputed) {

@@ -4,11 +4,12 @@
 #include <cmath>
 
 #include "v2a/core/error.h"
+#include "v2a/model/channel_last_conv1d.h"  // bf16_autocast
 #include "v2a/model/rope.h"
 
 namespace v2a::model {
 
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool q_scaled) {
     TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention: expected [B, H, N, Dh] inputs");
     const int64_t B = q.size(0), H = q.size(1), N = q.size(2), Dh = q.size(3), M = k.size(2);
     TORCH_CHECK(k.size(0) == B && v.size(0) == B && k.size(1) == H && v.size(1) == H && k.size(3) == Dh &&
@@ -19,7 +20,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
     auto k3 = k.reshape({B * H, M, Dh});
     auto v3 = v.reshape({B * H, M, v.size(3)});
     // Scale q (N x Dh values) rather than the scores (N x M); one GEMM per product over all heads.
-    auto scores = torch::bmm(q3 * scale, k3.transpose(1, 2));                      // [BH, N, M]
+    auto scores = torch::bmm(q_scaled ? q3 : q3 * scale, k3.transpose(1, 2));      // [BH, N, M]
     auto probs = torch::softmax(scores, -1);
     auto out = torch::bmm(probs, v3);                                              // [BH, N, Dv]
     return out.view({B, H, N, v.size(3)}).transpose(1, 2).reshape({B, N, H * v.size(3)});  // [B, N, D]
@@ -47,12 +48,18 @@ QKV SelfAttentionImpl::pre_attention(const torch::Tensor& x, const torch::Tensor
         out.q = apply_rope(out.q, rot);
         out.k = apply_rope(out.k, rot);
     }
+    if (bf16_autocast()) {  // scale in fp32, then one cast each (D16)
+        out.q = (out.q * (1.0 / std::sqrt(static_cast<double>(Dh)))).to(torch::kBFloat16);
+        out.k = out.k.to(torch::kBFloat16);
+        out.v = out.v.to(torch::kBFloat16);
+        out.q_scaled = true;
+    }
     return out;
 }
 
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& rot) {
     auto p = pre_attention(x, rot);
-    return attention(p.q, p.k, p.v);
+    return attention(p.q, p.k, p.v, p.q_scaled);
 }
 
 }  // namespace v2a::model

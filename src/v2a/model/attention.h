@@ -13,12 +13,16 @@
 
 namespace v2a::model {
 
-/// q, k, v: [B, H, N, Dh] (k and v may have another length M) -> [B, N, H * Dh].
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+/// q, k, v: [B, H, N, Dh] (k and v may have another length M) -> [B, N, H * Dh]. `q_scaled`: q already
+/// holds q / sqrt(Dh) (SelfAttention::pre_attention does that under bf16 autocast).
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool q_scaled = false);
 
-/// Per-head projections, each [B, H, N, Dh].
+/// Per-head projections, each [B, H, N, Dh]. Under bf16 autocast q, k and v are bf16 and q is
+/// pre-scaled by 1 / sqrt(Dh) (q_scaled): the joint attention concatenates and multiplies half the bytes
+/// and never rounds an unscaled q (D16). In fp32 they are exactly the reference's tensors.
 struct QKV {
     torch::Tensor q, k, v;
+    bool q_scaled = false;
 };
 
 struct SelfAttentionOptions {

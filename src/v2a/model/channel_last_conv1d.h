@@ -26,13 +26,29 @@ public:
     explicit ChannelLastConv1dImpl(const ChannelLastConv1dOptions& options);
     /// PyTorch's Conv1d default init (kaiming_uniform a = sqrt(5), bias U(+-1/sqrt(fan_in))).
     void reset_parameters();
-    /// x: [B, N, in] -> [B, N', out]  (N' = N for odd k with the default padding)
+    /// x: [B, N, in] -> [B, N', out]  (N' = N for odd k with the default padding). Under bf16 autocast
+    /// it runs as im2col + one GEMM (D16); otherwise as conv1d.
     torch::Tensor forward(const torch::Tensor& x);
+
+    /// The k shifted copies of x side by side, zero-padded, cast to `dtype` while copying:
+    /// [B, N, in] -> [B, N', k * in] with out[b, n, j * in + c] = x_pad[b, n + j, c].
+    torch::Tensor im2col(const torch::Tensor& x, torch::ScalarType dtype) const;
+    /// The weight as im2col's GEMM operand [out, k * in] in `dtype`; without autograd it is built once
+    /// per weight version and dtype.
+    torch::Tensor gemm_weight(torch::ScalarType dtype);
 
     ChannelLastConv1dOptions options;
     torch::Tensor weight;  // [out, in, k]
     torch::Tensor bias;    // [out] or undefined
+
+private:
+    torch::Tensor cached_weight_;   // gemm_weight() without autograd, for one weight version and dtype
+    uint32_t cached_version_ = 0;
+    const void* cached_source_ = nullptr;
 };
 TORCH_MODULE(ChannelLastConv1d);
+
+/// True inside a bf16 CPU autocast scope (core/precision.h): the layers take their bf16 paths.
+bool bf16_autocast();
 
 }  // namespace v2a::model

@@ -1,6 +1,8 @@
 // B = batch, N = latent tokens, D = width, C = latent channels
 #include "v2a/model/final_block.h"
 
+#include "v2a/core/fp32_norm.h"
+
 #include "v2a/model/mmdit_block.h"
 
 namespace v2a::model {
@@ -15,8 +17,8 @@ torch::nn::Linear FinalBlockImpl::adaln_linear() const {
 }
 
 torch::Tensor FinalBlockImpl::forward(const torch::Tensor& latent, const torch::Tensor& c) {
-    auto chunks = adaLN_modulation->forward(c).chunk(2, -1);  // shift, scale: [B, 1 or N, D]
-    auto h = torch::layer_norm(latent, {latent.size(-1)}, {}, {}, 1e-5);
+    auto chunks = to_fp32_if_reduced(adaLN_modulation->forward(c)).chunk(2, -1);  // shift, scale: [B, 1 or N, D]
+    auto h = torch::layer_norm(to_fp32_if_reduced(latent), {latent.size(-1)}, {}, {}, 1e-5);  // fp32: D16
     return conv(modulate(h, chunks[0], chunks[1]));  // [B, N, C]
 }
 

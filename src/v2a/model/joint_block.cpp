@@ -30,7 +30,7 @@ JointOutput JointBlockImpl::forward(const torch::Tensor& latent, const torch::Te
         return torch::cat({a, b.expand({B, -1, -1, -1}), c.expand({B, -1, -1, -1})}, 2);  // [B, H, N+Nc+Nt, Dh]
     };
     auto out = attention(joint(x_qkv.q, c_qkv.q, t_qkv.q), joint(x_qkv.k, c_qkv.k, t_qkv.k),
-                         joint(x_qkv.v, c_qkv.v, t_qkv.v));                       // [B, N+Nc+Nt, D]
+                         joint(x_qkv.v, c_qkv.v, t_qkv.v), x_qkv.q_scaled);  // the three streams agree                       // [B, N+Nc+Nt, D]
     auto parts = out.split_with_sizes({n_latent, n_clip, n_text}, 1);
 
     JointOutput result;

@@ -1,12 +1,15 @@
 // B = batch, N = tokens, D = model width
 #include "v2a/model/mmdit_block.h"
 
+#include "v2a/core/fp32_norm.h"
+
 namespace v2a::model {
 
 namespace {
 torch::Tensor layer_norm(const torch::Tensor& x) {
-    // nn.LayerNorm(dim, elementwise_affine=False): no parameters, default eps 1e-5.
-    return torch::layer_norm(x, {x.size(-1)}, /*weight=*/{}, /*bias=*/{}, /*eps=*/1e-5);
+    // nn.LayerNorm(dim, elementwise_affine=False): no parameters, default eps 1e-5. In fp32: LibTorch
+    // 1.13's CPU layer_norm on a bf16 input is 13x slower than on fp32 (D16).
+    return torch::layer_norm(to_fp32_if_reduced(x), {x.size(-1)}, /*weight=*/{}, /*bias=*/{}, /*eps=*/1e-5);
 }
 }  // namespace
 
@@ -40,7 +43,9 @@ torch::nn::Linear MMDitSingleBlockImpl::adaln_linear() const {
 
 std::pair<QKV, BlockModulation> MMDitSingleBlockImpl::pre_attention(const torch::Tensor& x, const torch::Tensor& c,
                                                                     const torch::Tensor& rot) {
-    auto modulation = adaLN_modulation->forward(c);  // [B, 1 or N, 2D or 6D]
+    // Under bf16 autocast the linear layers return bf16; the residual stream, its modulation and gates
+    // stay fp32 (bf16 elementwise kernels are the slow ones on this CPU, D16).
+    auto modulation = to_fp32_if_reduced(adaLN_modulation->forward(c));  // [B, 1 or N, 2D or 6D]
     BlockModulation mod;
     torch::Tensor shift_msa, scale_msa;
     if (options.pre_only()) {
@@ -63,17 +68,17 @@ std::pair<QKV, BlockModulation> MMDitSingleBlockImpl::pre_attention(const torch:
 torch::Tensor MMDitSingleBlockImpl::post_attention(const torch::Tensor& x, const torch::Tensor& attn_out,
                                                    const BlockModulation& mod) {
     if (options.pre_only()) return x;
-    auto proj = linear1_linear ? linear1_linear(attn_out) : linear1_conv(attn_out);  // [B, N, D]
-    auto y = x + proj * mod.gate_msa;
+    auto proj = to_fp32_if_reduced(linear1_linear ? linear1_linear(attn_out) : linear1_conv(attn_out));  // [B, N, D]
+    auto y = to_fp32_if_reduced(x) + proj * mod.gate_msa;
     auto r = modulate(layer_norm(y), mod.shift_mlp, mod.scale_mlp);
-    auto f = ffn_mlp ? ffn_mlp(r) : ffn_conv(r);
+    auto f = to_fp32_if_reduced(ffn_mlp ? ffn_mlp(r) : ffn_conv(r));
     return y + f * mod.gate_mlp;
 }
 
 torch::Tensor MMDitSingleBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& c,
                                             const torch::Tensor& rot) {
     auto [qkv, mod] = pre_attention(x, c, rot);
-    return post_attention(x, attention(qkv.q, qkv.k, qkv.v), mod);
+    return post_attention(x, attention(qkv.q, qkv.k, qkv.v, qkv.q_scaled), mod);
 }
 
 }  // namespace v2a::model

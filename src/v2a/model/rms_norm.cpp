@@ -1,5 +1,7 @@
 #include "v2a/model/rms_norm.h"
 
+#include "v2a/core/fp32_norm.h"
+
 #include <limits>
 
 namespace v2a::model {
@@ -18,8 +20,12 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
             default: eps = std::numeric_limits<float>::epsilon(); break;
         }
     }
-    auto inv_rms = torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps);  // [..., 1]
-    return x * inv_rms * weight;
+    // eps follows the input dtype (as the reference); the arithmetic is fp32 for bf16/fp16 inputs
+    // (LibTorch 1.13's bf16 elementwise kernels are slow on CPU, D16). The fp32 weight made the result
+    // fp32 by type promotion before, and still does.
+    const auto xf = to_fp32_if_reduced(x);
+    auto inv_rms = torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);  // [..., 1]
+    return xf * inv_rms * weight;
 }
 
 }  // namespace v2a::model
