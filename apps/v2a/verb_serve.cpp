@@ -41,9 +41,6 @@ void run(ServeArgs a) {
         d.vocoder_iterations = a.vocoder_iterations;
         a.server.demo = d;
     }
-    if (a.server.host != "127.0.0.1" && a.server.host != "localhost" && a.server.token.empty())
-        V2A_LOG_WARN("serve: listening on %s without --token: anyone who can reach it can label and upload",
-                     a.server.host.c_str());
     // SIGINT / SIGTERM stop the server gracefully. Threads (OpenMP, LibTorch) already exist, so a
     // signal mask cannot catch them: the handler writes to a pipe (async-signal-safe) and a thread
     // reading it calls stop().
@@ -83,7 +80,7 @@ void add_serve(CLI::App& app) {
         ->required();
     cmd->add_option("--model", a->model, "generator checkpoint: enables the Demo tab (with --vae)");
     cmd->add_option("--vae", a->vae, "VAE checkpoint for the Demo tab");
-    cmd->add_option("--host", s.host, "address to bind (anything but loopback should come with --token)")
+    cmd->add_option("--host", s.host, "address to bind (anything but loopback needs --token)")
         ->capture_default_str();
     cmd->add_option("--port", s.port, "port (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
     cmd->add_option("--raters", s.raters_per_clip, "annotators per clip (and per A/B pair)")

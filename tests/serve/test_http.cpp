@@ -3,6 +3,8 @@
 // exports and media, plus what must be refused: traversal, unregistered ids, bad JSON, wrong types,
 // missing fields, wrong content type, foreign Host headers. A refusal is always JSON {"error"}.
 #include "fixtures.h"
+#include "v2a/core/error.h"
+#include "v2a/serve/http.h"
 #include "v2a/serve/label_store.h"
 
 namespace v2a::serve::test {
@@ -335,6 +337,73 @@ TEST_F(HttpTest, TokenGuardsApiAndMediaButNotThePage) {
     EXPECT_EQ(c.Get("/media/clip/c", {{"Cookie", value}})->status, 200);
     EXPECT_EQ(c.Get("/api/rate/next?annotator=ana", {{"X-V2A-Token", "s3cret"}})->status, 200);
     EXPECT_EQ(c.Get("/api/rate/next?annotator=ana", {{"X-V2A-Token", "s3cre"}})->status, 401);
+}
+
+TEST_F(HttpTest, AnOpenServerOnAReachableAddressIsRefused) {
+    ServerOptions o;
+    o.db = dir / "labels.sqlite";
+    o.host = "0.0.0.0";
+    ClipRegistryOptions r;
+    r.manifest = write_clips(dir.path());
+    try {
+        Server refused(o, ClipRegistry::load(r));
+        ADD_FAILURE() << "a server on 0.0.0.0 without --token was built";
+    } catch (const v2a::Error& e) {
+        EXPECT_EQ(e.kind(), v2a::ErrorKind::Usage);
+        EXPECT_NE(std::string(e.what()).find("--token"), std::string::npos) << e.what();
+    }
+    o.token = "s3cret";
+    EXPECT_NO_THROW(Server(o, ClipRegistry::load(r)));  // built, never bound
+}
+
+TEST(SameSecretTest, ComparesWholeStringsOfAnyLength) {
+    EXPECT_TRUE(same_secret("s3cret", "s3cret"));
+    EXPECT_FALSE(same_secret("s3cre", "s3cret"));      // a prefix
+    EXPECT_FALSE(same_secret("s3crets3cret", "s3cret"));  // the secret repeated: longer is not equal
+    EXPECT_FALSE(same_secret("", "s3cret"));
+    EXPECT_FALSE(same_secret("s3creT", "s3cret"));
+    EXPECT_TRUE(same_secret("", ""));
+}
+
+TEST(FailedSignInsTest, BlocksAnAddressAfterTooManyFailuresUntilTheWindowPasses) {
+    using namespace std::chrono;
+    FailedSignIns limit(3, seconds(60));
+    const auto t0 = FailedSignIns::Clock::time_point{} + hours(1);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_FALSE(limit.blocked("10.0.0.1", t0 + seconds(i)));
+        limit.failed("10.0.0.1", t0 + seconds(i));
+    }
+    EXPECT_TRUE(limit.blocked("10.0.0.1", t0 + seconds(10)));
+    EXPECT_FALSE(limit.blocked("10.0.0.2", t0 + seconds(10)));  // per address
+    EXPECT_FALSE(limit.blocked("10.0.0.1", t0 + seconds(61)));  // the first failure has left the window
+}
+
+TEST_F(HttpTest, WrongTokensFromOneAddressAreRateLimited) {
+    start(2, "s3cret");
+    auto c = server->client();
+    int refused = 0;
+    for (int i = 0; i < 10; ++i) refused += post_json(c, "/api/login", {{"annotator", "ana"}, {"token", "guess"}}).status == 401;
+    EXPECT_EQ(refused, 10);
+    // Blocked now: even the right token, at sign-in and on the API, until a minute has passed.
+    EXPECT_EQ(post_json(c, "/api/login", {{"annotator", "ana"}, {"token", "s3cret"}}).status, 429);
+    EXPECT_EQ(c.Get("/api/rate/next?annotator=ana", {{"X-V2A-Token", "s3cret"}})->status, 429);
+    EXPECT_EQ(get(c, "/api/info").status, 200);  // what needs no token still answers
+}
+
+TEST_F(HttpTest, JsonRoutesKeepTheirLimitWhenTheDemoTakesUploads) {
+    // With the Demo on, httplib's limit is the upload's (MiBs); every JSON route still refuses > 64 KiB.
+    ServerOptions o;
+    o.db = dir / "labels.sqlite";
+    o.demo = write_tiny_model(dir.path());
+    ClipRegistryOptions r;
+    r.manifest = write_clips(dir.path());
+    server = std::make_unique<RunningServer>(o, ClipRegistry::load(r));
+    auto c = server->client();
+    auto big = to_reply(c.Post("/api/labels", std::string(200 * 1024, ' '), "application/json"));
+    EXPECT_EQ(big.status, 413) << big.text;
+    EXPECT_NE(error_of(big).find("65536"), std::string::npos) << big.text;
+    EXPECT_EQ(to_reply(c.Post("/api/login", std::string(100 * 1024, ' '), "application/json")).status, 413);
+    EXPECT_EQ(post_json(c, "/api/login", {{"annotator", "ana"}}).status, 200);  // small bodies pass
 }
 
 TEST_F(HttpTest, ForeignHostHeaderIsRefusedOnLoopback) {

@@ -85,10 +85,51 @@ int64_t int_field(const nlohmann::json& body, const char* key, int64_t fallback,
 }
 
 bool same_secret(const std::string& given, const std::string& secret) {
-    if (given.size() != secret.size()) return false;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < secret.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ secret[i]);
+    // Always secret.size() steps; a shorter given string reads as zeros, its length enters only the
+    // final OR, so neither its length nor its first differing byte shows in the time taken.
+    size_t diff = given.size() ^ secret.size();
+    const size_t n = given.size();
+    for (size_t i = 0; i < secret.size(); ++i) {
+        const unsigned char g = static_cast<unsigned char>(n ? given[i % n] : 0);
+        diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(secret[i]));
+    }
     return diff == 0;
+}
+
+void FailedSignIns::expire(std::deque<Clock::time_point>& times, Clock::time_point now) const {
+    while (!times.empty() && now - times.front() >= window_) times.pop_front();
+}
+
+bool FailedSignIns::blocked(const std::string& address, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = failures_.find(address);
+    if (it == failures_.end()) return false;
+    expire(it->second, now);
+    if (it->second.empty()) {
+        failures_.erase(it);
+        return false;
+    }
+    return int(it->second.size()) >= max_failures_;
+}
+
+void FailedSignIns::failed(const std::string& address, Clock::time_point now) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto& times = failures_[address];
+    expire(times, now);
+    times.push_back(now);
+    if (failures_.size() > 10000) {  // bounded memory whatever the number of addresses
+        for (auto it = failures_.begin(); it != failures_.end();) {
+            expire(it->second, now);
+            it = it->second.empty() ? failures_.erase(it) : std::next(it);
+        }
+    }
+}
+
+bool check_token(ServerContext& ctx, const std::string& address, const std::string& given) {
+    V2A_REQUIRE(!ctx.sign_ins.blocked(address), 429, "too many wrong access tokens from this address; wait a minute");
+    if (same_secret(given, ctx.options.token)) return true;
+    ctx.sign_ins.failed(address);
+    return false;
 }
 
 namespace {

@@ -5,7 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -19,12 +22,32 @@
 
 namespace v2a::serve {
 
+/// Failed sign-ins (a wrong token at /api/login or on any guarded request) per client address: after
+/// `max_failures` within `window`, every token check from that address is refused with 429 until the
+/// oldest failure leaves the window, so a token cannot be brute-forced at network speed.
+class FailedSignIns {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit FailedSignIns(int max_failures = 10, Clock::duration window = std::chrono::minutes(1))
+        : max_failures_(max_failures), window_(window) {}
+    bool blocked(const std::string& address, Clock::time_point now = Clock::now());
+    void failed(const std::string& address, Clock::time_point now = Clock::now());
+
+private:
+    void expire(std::deque<Clock::time_point>& times, Clock::time_point now) const;
+    int max_failures_;
+    Clock::duration window_;
+    std::mutex mutex_;
+    std::map<std::string, std::deque<Clock::time_point>> failures_;
+};
+
 struct ServerContext {
     ServerOptions options;
     ClipRegistry registry;
     LabelStore store;
     std::unique_ptr<DemoRunner> demo;   // null when no model was given
     Reservations reservations;          // clips / pairs on someone's screen
+    FailedSignIns sign_ins;             // wrong tokens per client address
     std::mutex rng_mutex;
     std::mt19937_64 rng{std::random_device{}()};   // A/B order
 
@@ -52,8 +75,13 @@ int64_t int_field(const nlohmann::json& body, const char* key, int64_t fallback,
 std::string annotator_of(const nlohmann::json& body);
 std::string annotator_of(const httplib::Request& req);
 
-/// Constant-time comparison, so a token cannot be guessed byte by byte from response times.
+/// Constant-time comparison, so a token cannot be guessed byte by byte from response times: the time
+/// depends on the secret's length only, never on the given string's length or content.
 bool same_secret(const std::string& given, const std::string& secret);
+
+/// A token check with the sign-in limit: 429 (RequestError) when `address` is blocked, false (and a
+/// recorded failure) for a wrong token, true for the right one.
+bool check_token(ServerContext& ctx, const std::string& address, const std::string& given);
 
 /// The path a clip's media is served at.
 std::string media_url(const Clip& clip);

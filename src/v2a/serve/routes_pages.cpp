@@ -50,7 +50,7 @@ void add_page_routes(httplib::Server& server, ServerContext& ctx) {
                     const auto name = annotator_of(body);
                     const auto token = string_field(body, "token", false);
                     if (!ctx.options.token.empty()) {
-                        V2A_REQUIRE(same_secret(token, ctx.options.token), 401, "wrong access token");
+                        V2A_REQUIRE(check_token(ctx, req.remote_addr, token), 401, "wrong access token");
                         // HttpOnly: page scripts never see it; Strict: other sites' requests do not carry it.
                         res.set_header("Set-Cookie", "v2a_token=" + token + "; HttpOnly; SameSite=Strict; Path=/");
                     }

@@ -1,5 +1,6 @@
 #include "v2a/serve/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -75,6 +76,9 @@ Server::Server(const ServerOptions& options, ClipRegistry clips) {
     V2A_CHECK(!options.db.empty(), Usage, "serve: --db FILE is required");
     V2A_CHECK(options.raters_per_clip >= 1, Usage, "serve: --raters must be at least 1");
     V2A_CHECK(options.threads >= 2, Usage, "serve: --http-threads must be at least 2");
+    V2A_CHECK(is_loopback(options.host) || !options.token.empty(), Usage, "serve: --host ", options.host,
+              " is reachable from other machines: give --token (anyone who can reach an open server can label, "
+              "undo and upload)");
     for (unsigned char c : options.token) {
         V2A_CHECK(std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~', Usage,
                   "serve: --token may hold only letters, digits and - _ . ~ (it travels in a cookie)");
@@ -99,7 +103,9 @@ Server::Server(const ServerOptions& options, ClipRegistry clips) {
                                "frame-ancestors 'none'; form-action 'self'"}});
 
     const bool loopback = is_loopback(options.host);
-    http.set_pre_routing_handler([&ctx, loopback](const httplib::Request& req, httplib::Response& res) {
+    const size_t json_limit = options.max_json_bytes;
+    http.set_pre_routing_handler([&ctx, loopback, json_limit, upload](const httplib::Request& req,
+                                                                      httplib::Response& res) {
         // Bound to loopback, only loopback names are served: a page elsewhere cannot reach the
         // server through a DNS name that it rebinds to 127.0.0.1.
         if (loopback && !is_loopback(host_name(req.get_header_value("Host")))) {
@@ -109,8 +115,31 @@ Server::Server(const ServerOptions& options, ClipRegistry clips) {
         if (!ctx.options.token.empty() && !is_public(req.path)) {
             auto token = req.get_header_value("X-V2A-Token");
             if (token.empty()) token = cookie_value(req, "v2a_token");
-            if (!same_secret(token, ctx.options.token)) {
+            bool ok = false;
+            try {
+                ok = check_token(ctx, req.remote_addr, token);
+            } catch (const RequestError& e) {
+                send_error(res, e.status(), e.what());
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            if (!ok) {
                 send_error(res, 401, "this server needs its access token (sign in again)");
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
+        // Body limits per route, before the body is read (httplib's own limit is the largest of them):
+        // the Demo upload may be large, every other body is JSON of at most --max-json-bytes.
+        const bool upload_route = upload > 0 && req.method == "POST" && req.path == "/api/demo/jobs";
+        if (!upload_route) {
+            if (req.has_header("Transfer-Encoding")) {
+                send_error(res, 411, "send a Content-Length (chunked bodies are accepted for uploads only)");
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            const auto length = req.get_header_value("Content-Length");
+            const bool digits = !length.empty() && length.size() <= 18 &&
+                                std::all_of(length.begin(), length.end(), [](unsigned char c) { return std::isdigit(c); });
+            if (!length.empty() && (!digits || std::stoull(length) > json_limit)) {
+                send_error(res, 413, "request body too large (at most " + std::to_string(json_limit) + " bytes here)");
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
