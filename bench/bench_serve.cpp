@@ -1,5 +1,5 @@
 // Annotation throughput of `v2a serve` on loopback: C concurrent clients (each its own annotator
-// and keep-alive connection) loop GET /api/rate/next + POST /api/labels for S seconds against an
+// and keep-alive connection) loop POST /api/rate/next + POST /api/labels for S seconds against an
 // in-process server on 127.0.0.1, then the database is reopened and compared with what the clients
 // were acknowledged: labels written/s, request latency, lost (acknowledged but missing) and
 // duplicated labels (both must be 0).
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
             int64_t n = 0;
             while (!stop) {
                 ++s.requests;
-                auto next = c.Get(("/api/rate/next?annotator=" + who).c_str());
+                auto next = c.Post("/api/rate/next", json{{"annotator", who}}.dump(), "application/json");
                 if (!next || next->status != 200) { ++s.errors; continue; }
                 const auto j = json::parse(next->body);
                 if (j["done"].get<bool>()) break;

@@ -23,7 +23,7 @@ TEST(ConcurrencyTest, ParallelAnnotatorsKeepEveryLabelOnce) {
             auto c = server.client();
             const std::string who = "ann" + std::to_string(k);
             for (;;) {
-                auto next = get(c, "/api/rate/next?annotator=" + who);
+                auto next = post_json(c, "/api/rate/next", {{"annotator", who}});
                 if (next.status != 200) return void(++failures);
                 if (next.body["done"].get<bool>()) return;
                 auto r = post_json(c, "/api/labels", {{"annotator", who}, {"clip_id", next.body["clip"]["id"]}, {"label", "good"}});

@@ -78,7 +78,7 @@ TEST_F(HttpTest, LoginValidatesNames) {
 TEST_F(HttpTest, RateLabelsUndoAndSkip) {
     start(/*raters=*/2);
     auto c = server->client();
-    auto next = get(c, "/api/rate/next?annotator=ana");
+    auto next = post_json(c, "/api/rate/next", {{"annotator", "ana"}});
     ASSERT_EQ(next.status, 200) << next.text;
     EXPECT_FALSE(next.body["done"].get<bool>());
     const auto first = next.body["clip"]["id"].get<std::string>();
@@ -94,7 +94,7 @@ TEST_F(HttpTest, RateLabelsUndoAndSkip) {
     EXPECT_EQ(again.status, 409);
     EXPECT_NE(error_of(again).find("already rated"), std::string::npos);
     // The next clip is another one.
-    const auto second = get(c, "/api/rate/next?annotator=ana").body["clip"]["id"].get<std::string>();
+    const auto second = post_json(c, "/api/rate/next", {{"annotator", "ana"}}).body["clip"]["id"].get<std::string>();
     EXPECT_NE(second, first);
 
     // Undo gives the clip back, and it can be rated again.
@@ -107,9 +107,9 @@ TEST_F(HttpTest, RateLabelsUndoAndSkip) {
     EXPECT_EQ(post_json(c, "/api/labels/undo", {{"annotator", "bob"}}).status, 404);   // nothing of bob's
 
     // Skip: not shown again to this annotator.
-    const auto skipped = get(c, "/api/rate/next?annotator=ana").body["clip"]["id"].get<std::string>();
+    const auto skipped = post_json(c, "/api/rate/next", {{"annotator", "ana"}}).body["clip"]["id"].get<std::string>();
     EXPECT_EQ(post_json(c, "/api/rate/skip", {{"annotator", "ana"}, {"clip_id", skipped}}).status, 200);
-    EXPECT_NE(get(c, "/api/rate/next?annotator=ana").body["clip"]["id"], skipped);
+    EXPECT_NE(post_json(c, "/api/rate/next", {{"annotator", "ana"}}).body["clip"]["id"], skipped);
 
     const auto labels = server->server().store().labels();
     ASSERT_EQ(labels.size(), 1u);
@@ -126,7 +126,7 @@ TEST_F(HttpTest, BalancedAssignmentStopsAtTheRaterTarget) {
     // Three annotators rate everything they are given: each clip ends with exactly 2 labels.
     for (const std::string who : {"a1", "a2", "a3"}) {
         for (;;) {
-            auto next = get(c, "/api/rate/next?annotator=" + who);
+            auto next = post_json(c, "/api/rate/next", {{"annotator", who}});
             ASSERT_EQ(next.status, 200);
             if (next.body["done"].get<bool>()) break;
             label(c, who, next.body["clip"]["id"], "good");
@@ -187,8 +187,12 @@ TEST_F(HttpTest, MalformedRequestsGet4xxWithAMessage) {
     auto big = to_reply(c.Post("/api/labels", std::string(200 * 1024, ' '), "application/json"));
     EXPECT_EQ(big.status, 413);
     EXPECT_FALSE(error_of(big).empty());
-    EXPECT_EQ(get(c, "/api/rate/next").status, 400);   // no annotator
-    EXPECT_EQ(get(c, "/api/rate/next?annotator=").status, 400);
+    EXPECT_EQ(post_json(c, "/api/rate/next", json::object()).status, 400);   // no annotator
+    EXPECT_EQ(post_json(c, "/api/rate/next", {{"annotator", ""}}).status, 400);
+    // Handing out a clip reserves it: never by GET, which any page could trigger with an <img>.
+    EXPECT_EQ(get(c, "/api/rate/next?annotator=ana").status, 404);
+    EXPECT_EQ(get(c, "/api/compare/next?annotator=ana").status, 404);
+    EXPECT_EQ(to_reply(c.Post("/api/rate/next", "annotator=ana", "application/x-www-form-urlencoded")).status, 415);
     EXPECT_EQ(to_reply(c.Delete("/api/labels")).status, 404);
     EXPECT_TRUE(server->server().store().labels().empty());
     EXPECT_EQ(get(c, "/api/info").status, 200);   // and it is still up
@@ -229,7 +233,7 @@ TEST_F(HttpTest, CompareShowsTwoVersionsInRandomOrderAndRecordsIt) {
     std::set<std::string> seen_pairs;
     int left_first = 0;
     for (int i = 0; i < 4; ++i) {
-        auto next = get(c, "/api/compare/next?annotator=ana");
+        auto next = post_json(c, "/api/compare/next", {{"annotator", "ana"}});
         ASSERT_EQ(next.status, 200) << next.text;
         ASSERT_FALSE(next.body["done"].get<bool>());
         const auto l = next.body["left"]["id"].get<std::string>(), r = next.body["right"]["id"].get<std::string>();
@@ -243,7 +247,7 @@ TEST_F(HttpTest, CompareShowsTwoVersionsInRandomOrderAndRecordsIt) {
         ASSERT_EQ(w.status, 201) << w.text;
         EXPECT_EQ(w.body["winner"], choice == "left" ? l : choice == "right" ? r : "");
     }
-    EXPECT_TRUE(get(c, "/api/compare/next?annotator=ana").body["done"].get<bool>());   // 4 pairs, 1 rater each
+    EXPECT_TRUE(post_json(c, "/api/compare/next", {{"annotator", "ana"}}).body["done"].get<bool>());   // 4 pairs, 1 rater each
     const auto rows = server->server().store().comparisons();
     ASSERT_EQ(rows.size(), 4u);
     EXPECT_EQ(rows[0].choice, "left");
@@ -265,7 +269,7 @@ TEST_F(HttpTest, CompareShowsTwoVersionsInRandomOrderAndRecordsIt) {
     EXPECT_EQ(post_json(c, "/api/comparisons", {{"annotator", "ana"}, {"left", "a__s1"}, {"right", "a__s2"}, {"choice", "both"}}).status,
               400);
     EXPECT_EQ(post_json(c, "/api/compare/skip", {{"annotator", "bob"}, {"left", "a__s1"}, {"right", "a__s2"}}).status, 200);
-    auto bob = get(c, "/api/compare/next?annotator=bob");
+    auto bob = post_json(c, "/api/compare/next", {{"annotator", "bob"}});
     if (!bob.body["done"].get<bool>()) {
         EXPECT_NE(pair_key(bob.body["left"]["id"], bob.body["right"]["id"]), pair_key("a__s1", "a__s2"));
     }
@@ -322,7 +326,7 @@ TEST_F(HttpTest, TokenGuardsApiAndMediaButNotThePage) {
     auto c = server->client();
     EXPECT_EQ(c.Get("/")->status, 200);
     EXPECT_EQ(get(c, "/api/info").body["token_required"], true);
-    EXPECT_EQ(get(c, "/api/rate/next?annotator=ana").status, 401);
+    EXPECT_EQ(post_json(c, "/api/rate/next", {{"annotator", "ana"}}).status, 401);
     EXPECT_EQ(c.Get("/media/clip/c")->status, 401);
     EXPECT_EQ(get(c, "/api/export/labels.csv").status, 401);
     EXPECT_EQ(post_json(c, "/api/login", {{"annotator", "ana"}, {"token", "wrong"}}).status, 401);
@@ -333,10 +337,10 @@ TEST_F(HttpTest, TokenGuardsApiAndMediaButNotThePage) {
     EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
     EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
     const auto value = cookie.substr(0, cookie.find(';'));
-    EXPECT_EQ(c.Get("/api/rate/next?annotator=ana", {{"Cookie", "other=1; " + value}})->status, 200);
+    EXPECT_EQ(c.Post("/api/rate/next", {{"Cookie", "other=1; " + value}}, R"({"annotator": "ana"})", "application/json")->status, 200);
     EXPECT_EQ(c.Get("/media/clip/c", {{"Cookie", value}})->status, 200);
-    EXPECT_EQ(c.Get("/api/rate/next?annotator=ana", {{"X-V2A-Token", "s3cret"}})->status, 200);
-    EXPECT_EQ(c.Get("/api/rate/next?annotator=ana", {{"X-V2A-Token", "s3cre"}})->status, 401);
+    EXPECT_EQ(c.Post("/api/rate/next", {{"X-V2A-Token", "s3cret"}}, R"({"annotator": "ana"})", "application/json")->status, 200);
+    EXPECT_EQ(c.Post("/api/rate/next", {{"X-V2A-Token", "s3cre"}}, R"({"annotator": "ana"})", "application/json")->status, 401);
 }
 
 TEST_F(HttpTest, AnOpenServerOnAReachableAddressIsRefused) {
@@ -386,7 +390,7 @@ TEST_F(HttpTest, WrongTokensFromOneAddressAreRateLimited) {
     EXPECT_EQ(refused, 10);
     // Blocked now: even the right token, at sign-in and on the API, until a minute has passed.
     EXPECT_EQ(post_json(c, "/api/login", {{"annotator", "ana"}, {"token", "s3cret"}}).status, 429);
-    EXPECT_EQ(c.Get("/api/rate/next?annotator=ana", {{"X-V2A-Token", "s3cret"}})->status, 429);
+    EXPECT_EQ(c.Post("/api/rate/next", {{"X-V2A-Token", "s3cret"}}, R"({"annotator": "ana"})", "application/json")->status, 429);
     EXPECT_EQ(get(c, "/api/info").status, 200);  // what needs no token still answers
 }
 

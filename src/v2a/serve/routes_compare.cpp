@@ -35,8 +35,9 @@ nlohmann::json comparison_json(const ComparisonRow& c) {
 }  // namespace
 
 void add_compare_routes(httplib::Server& server, ServerContext& ctx) {
-    server.Get("/api/compare/next", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
-                   const auto annotator = annotator_of(req);
+    // POST for the reason given in routes_rate.cpp: it reserves a pair.
+    server.Post("/api/compare/next", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
+                   const auto annotator = annotator_of(json_body(req));
                    std::optional<std::pair<size_t, size_t>> next;
                    {
                        std::lock_guard<std::mutex> lock(ctx.reservations.choosing());

@@ -38,8 +38,10 @@ const Clip& registered(const ServerContext& ctx, const std::string& id) {
 }  // namespace
 
 void add_rate_routes(httplib::Server& server, ServerContext& ctx) {
-    server.Get("/api/rate/next", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
-                   const auto annotator = annotator_of(req);
+    // POST, not GET: it reserves a clip, and a JSON POST cannot be sent by another site's page
+    // (no CORS preflight is ever granted), while a GET could be triggered by an <img> anywhere.
+    server.Post("/api/rate/next", guarded([&ctx](const httplib::Request& req, httplib::Response& res) {
+                   const auto annotator = annotator_of(json_body(req));
                    std::optional<size_t> next;
                    std::map<std::string, int64_t> labelled;
                    std::set<std::string> seen;

@@ -105,7 +105,7 @@ function showRateDone() {
 
 async function loadRate() {
   try {
-    const out = await api('GET', q('/api/rate/next'));
+    const out = await api('POST', '/api/rate/next', { annotator: state.annotator });
     drawProgress('rate', out.progress, 'rated');
     if (out.done) showRateDone(); else showClip(out.clip);
   } catch (e) { handleAuth(e, 'rate-status'); }
@@ -171,7 +171,7 @@ function showPair(out) {
 
 async function loadCompare() {
   try {
-    const out = await api('GET', q('/api/compare/next'));
+    const out = await api('POST', '/api/compare/next', { annotator: state.annotator });
     drawProgress('compare', out.progress, 'judged');
     if (out.done) {
       state.compare = null;
