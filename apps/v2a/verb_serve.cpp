@@ -24,7 +24,7 @@ void on_signal(int) {
 struct ServeArgs {
     serve::ServerOptions server;
     std::string model, vae, demo_dir;
-    double max_upload_mb = 64, max_upload_seconds = 30;
+    double max_upload_mb = 64, max_upload_seconds = 30, demo_keep_minutes = 60;
     int max_steps = 200, vocoder_iterations = 32;
 };
 
@@ -39,6 +39,7 @@ void run(ServeArgs a) {
         d.limits.max_seconds = a.max_upload_seconds;
         d.max_steps = a.max_steps;
         d.vocoder_iterations = a.vocoder_iterations;
+        d.keep_seconds = a.demo_keep_minutes * 60.0;
         a.server.demo = d;
     }
     // SIGINT / SIGTERM stop the server gracefully. Threads (OpenMP, LibTorch) already exist, so a
@@ -92,6 +93,10 @@ void add_serve(CLI::App& app) {
         ->check(CLI::Range(2, 1024));
     cmd->add_option("--media-cache", s.media_cache, "where rows with an audio column are muxed (default <db>.media)");
     cmd->add_option("--demo-dir", a->demo_dir, "uploads and results of the Demo tab (default <db>.demo)");
+    cmd->add_option("--demo-keep-minutes", a->demo_keep_minutes,
+                    "a finished Demo job's result is deleted this long after it ended (its upload at once)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.01, 10080.0));
     cmd->add_option("--max-upload-mb", a->max_upload_mb, "Demo upload size limit")->capture_default_str()->check(
         CLI::Range(0.001, 4096.0));
     cmd->add_option("--max-upload-seconds", a->max_upload_seconds, "Demo upload duration limit")

@@ -10,8 +10,22 @@ protected:
     v2a::test::TempDir dir;
     std::unique_ptr<RunningServer> server;
     std::string clip_bytes;
+    stdfs::path work_dir;
 
-    void SetUp() override {
+    json wait_done(httplib::Client& c, const std::string& id) {
+        json status;
+        for (int i = 0; i < 600; ++i) {
+            status = get(c, "/api/demo/jobs/" + id).body;
+            if (status["state"] == "done" || status["state"] == "failed") break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return status;
+    }
+
+    void SetUp() override { start(3600.0); }
+
+    void start(double keep_seconds) {
+        server.reset();
         write_clip(dir / "upload.mp4", 2, 1.0);
         clip_bytes = fs::read_text(dir / "upload.mp4");
 
@@ -22,6 +36,8 @@ protected:
         d.limits.max_seconds = 1.5;
         d.max_steps = 8;
         d.vocoder_iterations = 2;
+        d.keep_seconds = keep_seconds;
+        work_dir = d.work_dir;
         o.demo = d;
         server = std::make_unique<RunningServer>(o, dummy_clips(dir.path(), 1));
     }
@@ -63,6 +79,28 @@ TEST_F(DemoTest, GeneratesAudioForAnUploadAndServesTheMp4) {
     auto download = c.Get(status["download"].get<std::string>().c_str());
     ASSERT_TRUE(download);
     EXPECT_NE(download->get_header_value("Content-Disposition").find("attachment"), std::string::npos);
+}
+
+TEST_F(DemoTest, FinishedJobsAndTheirFilesExpire) {
+    // Job files left by an earlier run are deleted at start; other files in the folder are not.
+    fs::write_atomic(work_dir / "0123456789abcdef.mp4", std::string("old"));
+    fs::write_atomic(work_dir / "notes.txt", std::string("keep me"));
+    start(1.0);
+    EXPECT_FALSE(stdfs::exists(work_dir / "0123456789abcdef.mp4"));
+    EXPECT_TRUE(stdfs::exists(work_dir / "notes.txt"));
+
+    auto c = server->client();
+    auto job = upload(clip_bytes, {{"steps", "1"}});
+    ASSERT_EQ(job.status, 202) << job.text;
+    const auto id = job.body["id"].get<std::string>();
+    ASSERT_EQ(wait_done(c, id)["state"], "done");
+    EXPECT_FALSE(stdfs::exists(work_dir / (id + ".upload")));  // not needed once the result exists
+    EXPECT_TRUE(stdfs::exists(work_dir / (id + ".mp4")));
+    for (int i = 0; i < 50 && get(c, "/api/demo/jobs/" + id).status == 200; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(get(c, "/api/demo/jobs/" + id).status, 404);
+    EXPECT_FALSE(stdfs::exists(work_dir / (id + ".mp4")));
+    EXPECT_TRUE(stdfs::exists(work_dir / "notes.txt"));
 }
 
 TEST_F(DemoTest, FakeOversizedLongAndMalformedUploadsAreRefused) {

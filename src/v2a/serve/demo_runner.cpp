@@ -1,5 +1,8 @@
 #include "v2a/serve/demo_runner.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -47,7 +50,18 @@ DemoRunner::DemoRunner(const DemoOptions& options) : options_(options) {
     gl.iterations = options.vocoder_iterations;
     pipeline_ = std::make_unique<flow::Pipeline>(flow::Pipeline::load(options.generator, options.vae, gl));
     duration_ = pipeline_->generator()->duration();
+    V2A_CHECK(options_.keep_seconds > 0, Usage, "serve: the demo's keep time must be positive, got ",
+              options_.keep_seconds);
     fs::ensure_dir(options_.work_dir);
+    // Job files of an earlier run (16 hex digits, then '.': uploads, results, their temp files) are
+    // never served again: delete them. Anything else in the folder is left alone.
+    for (const auto& entry : std::filesystem::directory_iterator(options_.work_dir)) {
+        const auto name = entry.path().filename().string();
+        const bool job_file = name.size() > 17 && name[16] == '.' &&
+                              std::all_of(name.begin(), name.begin() + 16, [](unsigned char c) { return std::isxdigit(c); });
+        std::error_code ec;
+        if (job_file && entry.is_regular_file(ec)) std::filesystem::remove(entry.path(), ec);
+    }
     worker_ = std::thread([this] { work(); });
 }
 
@@ -97,6 +111,21 @@ std::string DemoRunner::submit(const std::string& video_bytes, const DemoRequest
     return id;
 }
 
+void DemoRunner::expire_jobs(std::chrono::steady_clock::time_point now) {
+    const auto keep = std::chrono::duration<double>(options_.keep_seconds);
+    for (auto it = jobs_.begin(); it != jobs_.end();) {
+        const bool finished = it->second.state == JobState::Done || it->second.state == JobState::Failed;
+        if (finished && now - it->second.finished >= keep) {
+            std::error_code ec;
+            std::filesystem::remove(it->second.result, ec);
+            std::filesystem::remove(it->second.upload, ec);
+            it = jobs_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
 std::optional<DemoJob> DemoRunner::job(const std::string& id) const {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto it = jobs_.find(id);
@@ -109,7 +138,12 @@ void DemoRunner::work() {
         std::string id;
         {
             std::unique_lock<std::mutex> lock(mutex_);
-            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            // Wakes for a job, for the end, and at least every min(keep, 60 s) to expire old jobs.
+            const auto period = std::chrono::duration<double>(std::min(options_.keep_seconds, 60.0));
+            while (!stopping_ && queue_.empty()) {
+                wake_.wait_for(lock, period);
+                expire_jobs(std::chrono::steady_clock::now());
+            }
             if (stopping_) return;
             id = queue_.front();
             jobs_[id].state = JobState::Running;
@@ -122,6 +156,14 @@ void DemoRunner::work() {
             jobs_[id].state = JobState::Failed;
             jobs_[id].error = e.what();
         }
+        std::filesystem::path upload;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            jobs_[id].finished = std::chrono::steady_clock::now();
+            upload = jobs_[id].upload;
+        }
+        std::error_code ec;
+        std::filesystem::remove(upload, ec);  // the result holds what is needed from it
         std::lock_guard<std::mutex> lock(mutex_);
         queue_.pop_front();   // counted as pending until here
     }

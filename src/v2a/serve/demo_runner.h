@@ -3,6 +3,7 @@
 // on a worker thread (generation uses every intra-op thread anyway); the queue is bounded so uploads
 // cannot pile up, and results are served only by job id.
 #pragma once
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,6 +30,9 @@ struct DemoOptions {
     int max_pending = 4;                    // queued + running jobs; more is 503
     int max_steps = 200;
     int vocoder_iterations = 32;
+    /// A finished job (its result file and its status) is deleted this long after it ended; its upload as
+    /// soon as it ended. Files of earlier runs in work_dir are deleted at start.
+    double keep_seconds = 3600.0;
 };
 
 struct DemoRequest {
@@ -49,6 +53,7 @@ struct DemoJob {
     std::string error;
     double seconds = 0.0;                 // generation time
     std::filesystem::path upload, result;
+    std::chrono::steady_clock::time_point finished;  // when it became Done or Failed
 };
 
 class DemoRunner {
@@ -69,6 +74,8 @@ public:
 private:
     void work();
     void run_job(const std::string& id);
+    /// Deletes finished jobs older than keep_seconds and their files; mutex_ held.
+    void expire_jobs(std::chrono::steady_clock::time_point now);
 
     DemoOptions options_;
     std::unique_ptr<flow::Pipeline> pipeline_;
