@@ -77,7 +77,10 @@ void run_features(const GenerateArgs& args) {
     go.sampler.cfg_strength = args.cfg;
     go.seed = args.seed;
     go.precision = parse_precision(args.dtype);
-    if (!args.out_dir.empty()) fs::ensure_dir(args.out_dir);
+    if (!args.out_dir.empty()) {
+        fs::ensure_dir(args.out_dir);
+        fs::remove_stale_temp_files(args.out_dir);  // a killed earlier run's half-written files
+    }
     for (size_t j = 0; j < jobs.size(); ++j) {
         if (int64_t(j) % dist::world_size() != dist::rank()) continue;  // data parallel: round robin
         const auto& job = jobs[j];
@@ -234,6 +237,7 @@ void run(const GenerateArgs& args) {
               "--samples-per-clip");
     auto clips = data.load(*split, !args.reconstruct, args.reconstruct, "generate");
     fs::ensure_dir(args.out_dir);
+    fs::remove_stale_temp_files(args.out_dir);  // a killed earlier run's half-written files
     if (args.samples_per_clip > 0) {
         generate_samples(args, pipeline, go, clips);
         return;

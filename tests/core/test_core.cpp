@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -62,6 +63,26 @@ TEST(FsTest, FailedWriterLeavesOldFileAndNoTemp) {
         ++files;
     }
     EXPECT_EQ(files, 1);
+}
+
+TEST(FsTest, StaleTempFilesOfDeadWritersAreRemovedLiveOnesKept) {
+    // What a SIGKILL inside write_atomic leaves: <stem>.tmp<pid>_<n><ext>. A pid above the kernel's
+    // pid_max (2^22) cannot be running; our own pid is.
+    test::TempDir dir;
+    const std::string dead = "4194999", live = std::to_string(::getpid());
+    for (const std::string& name : std::vector<std::string>{"generator.tmp" + dead + "_0.safetensors", "metrics.tmp" + dead + "_12",
+                                                            "a.tmp" + live + "_3.wav", "model.safetensors", "notes.tmpl.txt",
+                                                            "x.tmp12_.wav"}) {
+        fs::write_atomic(dir / name, std::string("x"));
+    }
+    EXPECT_EQ(fs::remove_stale_temp_files(dir.path()), 2);
+    EXPECT_FALSE(std::filesystem::exists(dir / ("generator.tmp" + dead + "_0.safetensors")));
+    EXPECT_FALSE(std::filesystem::exists(dir / ("metrics.tmp" + dead + "_12")));
+    for (const auto& kept : {"a.tmp" + live + "_3.wav", std::string("model.safetensors"), std::string("notes.tmpl.txt"),
+                             std::string("x.tmp12_.wav")}) {
+        EXPECT_TRUE(std::filesystem::exists(dir / kept)) << kept;
+    }
+    EXPECT_EQ(fs::remove_stale_temp_files(dir / "no_such_dir"), 0);
 }
 
 TEST(FsTest, ReadMissingFileNamesIt) {

@@ -1,5 +1,9 @@
 #include "v2a/core/fs.h"
 
+#include <cctype>
+
+#include <csignal>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -28,6 +32,30 @@ std::vector<uint8_t> read_bytes(const stdfs::path& path) {
 std::string read_text(const stdfs::path& path) {
     std::vector<uint8_t> bytes = read_bytes(path);
     return std::string(bytes.begin(), bytes.end());
+}
+
+int remove_stale_temp_files(const stdfs::path& dir) {
+    std::error_code ec;
+    if (!stdfs::is_directory(dir, ec)) return 0;
+    int removed = 0;
+    for (const auto& entry : stdfs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        // <stem>.tmp<pid>_<counter>[<ext>]: find ".tmp", digits, '_', digits.
+        for (size_t at = name.find(".tmp"); at != std::string::npos; at = name.find(".tmp", at + 1)) {
+            size_t i = at + 4, pid_end = i;
+            while (pid_end < name.size() && std::isdigit(static_cast<unsigned char>(name[pid_end]))) ++pid_end;
+            if (pid_end == i || pid_end >= name.size() || name[pid_end] != '_') continue;
+            size_t n_end = pid_end + 1;
+            while (n_end < name.size() && std::isdigit(static_cast<unsigned char>(name[n_end]))) ++n_end;
+            if (n_end == pid_end + 1 || (n_end < name.size() && name[n_end] != '.')) continue;
+            const long pid = std::stol(name.substr(i, pid_end - i));
+            const bool alive = pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM);
+            std::error_code rm;
+            if (!alive && entry.is_regular_file(rm) && stdfs::remove(entry.path(), rm)) ++removed;
+            break;
+        }
+    }
+    return removed;
 }
 
 stdfs::path temp_path_for(const stdfs::path& path) {

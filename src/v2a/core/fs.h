@@ -25,6 +25,11 @@ void write_atomic_with(const stdfs::path& path, const std::function<void(const s
 /// A temp-file name next to `path` that keeps its extension (FFmpeg picks the container by it).
 stdfs::path temp_path_for(const stdfs::path& path);
 
+/// Deletes the temp files (temp_path_for's names, `<stem>.tmp<pid>_<n><ext>`) in `dir` (not recursive)
+/// whose writing process no longer runs: what a SIGKILL in the middle of write_atomic leaves behind. A
+/// live writer's temp file (another rank, another shard) is kept. Returns how many were deleted.
+int remove_stale_temp_files(const stdfs::path& dir);
+
 /// Creates `dir` and its parents; throws v2a::Error(IO) naming the directory on failure.
 void ensure_dir(const stdfs::path& dir);
 

@@ -109,6 +109,7 @@ PairWriter::PairWriter(const std::filesystem::path& dir, int index, int count, c
               name, "'");
     V2A_CHECK(count >= 1 && index >= 0 && index < count, Usage, "pair writer: bad shard ", index, "/", count);
     fs::ensure_dir(dir_ / "latents");
+    for (const auto& d : {dir_, dir_ / "latents"}) fs::remove_stale_temp_files(d);  // a killed earlier run's
     jsonl_ = dir_ / (tag_ + ".jsonl");
     std::set<std::string> shards;
     for (const auto& line : read_lines(jsonl_, true)) {

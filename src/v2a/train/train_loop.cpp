@@ -21,6 +21,7 @@ TrainLoop::TrainLoop(TrainLoopOptions options, torch::nn::Module& model, torch::
     V2A_CHECK(!options_.run_dir.empty(), Usage, options_.name, ": a run directory is required");
     V2A_CHECK(options_.steps >= 0, Usage, options_.name, ": steps must be >= 0");
     fs::ensure_dir(options_.run_dir);
+    if (dist::is_writer()) fs::remove_stale_temp_files(options_.run_dir);  // left by a killed earlier run
     generator_ = at::detail::createCPUGenerator(options_.seed);
     if (dist::active()) {
         // Every rank starts from the writer's weights (they already agree when built from one seed).
