@@ -14,6 +14,10 @@ Precision parse_precision(const std::string& name) {
 
 const char* precision_name(Precision p) { return p == Precision::Bf16 ? "bf16" : "fp32"; }
 
+bool bf16_autocast() {
+    return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+}
+
 AutocastScope::AutocastScope(Precision precision) {
     if (precision != Precision::Bf16) return;
     active_ = true;

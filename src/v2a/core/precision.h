@@ -15,6 +15,9 @@ const char* precision_name(Precision p);
 /// RAII scope: with Bf16, CPU autocast to bf16 is on inside it (and restored after); with Fp32 it does
 /// nothing. Scopes nest. Cached casts of weights are dropped when the outermost scope ends, so an
 /// optimizer step between two scopes is seen by the next one.
+/// True inside a bf16 CPU autocast scope: layers with a faster bf16 path take it (D16).
+bool bf16_autocast();
+
 class AutocastScope {
 public:
     explicit AutocastScope(Precision precision);

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "v2a/core/error.h"
-#include "v2a/model/channel_last_conv1d.h"  // bf16_autocast
+#include "v2a/core/precision.h"
 #include "v2a/model/rope.h"
 
 namespace v2a::model {

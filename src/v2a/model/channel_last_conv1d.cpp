@@ -1,7 +1,8 @@
 // B = batch, N = tokens, C = channels
 #include "v2a/model/channel_last_conv1d.h"
 
-#include <ATen/autocast_mode.h>
+#include "v2a/core/precision.h"
+
 #include <torch/nn/init.h>
 
 #include <algorithm>
@@ -74,10 +75,6 @@ torch::Tensor ChannelLastConv1dImpl::forward(const torch::Tensor& x) {
     // bf16: one GEMM over the k shifted copies (im2col along time) instead of oneDNN's bf16 1-D
     // convolution, which took longer; the input is channel-last already (D16).
     return torch::linear(im2col(x, at::kBFloat16), gemm_weight(at::kBFloat16), bias);  // [B, N', out]
-}
-
-bool bf16_autocast() {
-    return at::autocast::is_cpu_enabled() && at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
 }
 
 }  // namespace v2a::model

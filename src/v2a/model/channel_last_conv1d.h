@@ -30,7 +30,7 @@ public:
     /// it runs as im2col + one GEMM (D16); otherwise as conv1d.
     torch::Tensor forward(const torch::Tensor& x);
 
-    /// The k shifted copies of x side by side, zero-padded, cast to `dtype` while copying:
+    /// The k shifted copies of x (cast to `dtype` once) side by side, zero-padded:
     /// [B, N, in] -> [B, N', k * in] with out[b, n, j * in + c] = x_pad[b, n + j, c].
     torch::Tensor im2col(const torch::Tensor& x, torch::ScalarType dtype) const;
     /// The weight as im2col's GEMM operand [out, k * in] in `dtype`; without autograd it is built once
@@ -47,8 +47,5 @@ private:
     const void* cached_source_ = nullptr;
 };
 TORCH_MODULE(ChannelLastConv1d);
-
-/// True inside a bf16 CPU autocast scope (core/precision.h): the layers take their bf16 paths.
-bool bf16_autocast();
 
 }  // namespace v2a::model
