@@ -64,14 +64,11 @@ void run_features(const GenerateArgs& args) {
             jobs.push_back({std::filesystem::path(file).stem().string(), file, out, args.seed});
         }
     }
-    auto generator = flow::load_generator(args.model);
-    auto vae = audio::AnyVae::load(args.vae);
-    V2A_CHECK(vae.latent_dim() == generator->config().network.latent_dim, Config, "generate: the ", vae.kind_name(),
-              " VAE ", args.vae, " has ", vae.latent_dim(), " latent channels, the network ",
-              generator->config().network.latent_dim);
+    // The Pipeline checks the VAE against the network and picks the vocoder's mel setting from the VAE.
     audio::GriffinLimOptions gl;
     gl.iterations = args.vocoder_iterations;
-    audio::GriffinLimVocoder vocoder(vae.n_mels() == 128 ? audio::MelOptions::mmaudio_44k() : audio::MelOptions::mmaudio_16k(), gl);
+    auto pipeline = flow::Pipeline::load(args.model, args.vae, gl);
+    auto& generator = pipeline.generator();
     flow::GenerateOptions go;
     go.sampler.steps = args.steps;
     go.sampler.cfg_strength = args.cfg;
@@ -90,9 +87,8 @@ void run_features(const GenerateArgs& args) {
         const auto latents =
             flow::sample_from_features(generator, clip, go, [&](const flow::StepInfo&) { progress.advance(); });
         progress.finish();
-        torch::NoGradGuard no_grad;
-        const auto wav = vocoder.decode(vae.decode(generator->net->unnormalize(latents).transpose(1, 2)));
-        io::write_audio_file(job.out, flow::to_audio(wav[0], vocoder.mel_options().sample_rate));
+        const auto wav = pipeline.latents_to_audio(latents);
+        io::write_audio_file(job.out, flow::to_audio(wav[0], pipeline.sample_rate()));
         std::printf("generate: %s (%.2f s) -> %s\n", job.features.c_str(), clip.duration, job.out.c_str());
     }
     dist::barrier();

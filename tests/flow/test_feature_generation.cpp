@@ -148,7 +148,7 @@ TEST(FeatureGenerationTest, GenerateReadsAManifestsFeaturesColumn) {
     EXPECT_EQ(run_cli("generate --model '" + (c.dir / "net.safetensors").string() + "' --vae '" + mmaudio_vae.string() +
                           "' --features '" + fa.string() + "' --out '" + (c.dir / "x.wav").string() + "'",
                       c.dir / "x.log"), 5);
-    EXPECT_NE(fs::read_text(c.dir / "x.log").find("has 20 latent channels, the network 8"), std::string::npos)
+    EXPECT_NE(fs::read_text(c.dir / "x.log").find("has 20 latent channels, the generator 8"), std::string::npos)
         << fs::read_text(c.dir / "x.log");
 }
 
