@@ -161,11 +161,10 @@ void DemoRunner::work() {
             std::lock_guard<std::mutex> lock(mutex_);
             jobs_[id].finished = std::chrono::steady_clock::now();
             upload = jobs_[id].upload;
+            queue_.pop_front();   // counted as pending until here
         }
         std::error_code ec;
         std::filesystem::remove(upload, ec);  // the result holds what is needed from it
-        std::lock_guard<std::mutex> lock(mutex_);
-        queue_.pop_front();   // counted as pending until here
     }
 }
 

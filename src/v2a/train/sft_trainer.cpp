@@ -90,9 +90,9 @@ SftResult train_generator(const io::ClipDataset& train, const io::ClipDataset& v
         generator->net->set_latent_stats(stats->first, stats->second);
     } else if (options.init.empty()) {
         // An MMAudio VAE keeps no latent statistics (MMAudio's network does): a new network takes them
-        // from its training latents' posterior means, per channel, as our VAE trainer computes its own.
-        const auto flat = train_set.mean.reshape({-1, train_set.mean.size(2)});  // [B * N, C]
-        generator->net->set_latent_stats(flat.mean(0), flat.std(0));
+        // from its training latents' posterior means, as our VAE trainer computes its own.
+        const auto [mean, std] = latent_channel_stats(train_set.mean.transpose(1, 2));  // set: [n, N, C]
+        generator->net->set_latent_stats(mean, std);
     }
     V2A_CHECK(train_set.mean.size(1) == generator->net->latent_seq_len(), Data, "train: VAE latents have ",
               train_set.mean.size(1), " tokens, the network expects ", generator->net->latent_seq_len());

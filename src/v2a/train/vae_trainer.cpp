@@ -38,6 +38,11 @@ std::pair<torch::Tensor, torch::Tensor> encode_dataset(audio::AnyVae& vae, const
     return {torch::cat(means), torch::cat(stds)};
 }
 
+std::pair<torch::Tensor, torch::Tensor> latent_channel_stats(const torch::Tensor& means) {
+    const auto per_channel = means.transpose(0, 1).reshape({means.size(1), -1});  // [C, n * N]
+    return {per_channel.mean(1), per_channel.std(1)};
+}
+
 VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& val, const VaeTrainOptions& options) {
     V2A_CHECK(train.size() > 0 && val.size() > 0, Data, "train-vae: needs train and validation clips");
     torch::manual_seed(options.seed);
@@ -95,9 +100,8 @@ VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& va
     // Latent statistics over the train set (posterior means), for the generator's normalisation.
     vae->eval();
     audio::AnyVae codec(vae);
-    auto [means, stds] = encode_dataset(codec, train);
-    auto per_channel = means.transpose(0, 1).reshape({vopt.latent_dim, -1});
-    vae->set_latent_stats(per_channel.mean(1), per_channel.std(1));
+    const auto [mean, std] = latent_channel_stats(encode_dataset(codec, train).first);
+    vae->set_latent_stats(mean, std);
 
     VaeTrainResult result;
     result.val_l1 = val_l1();

@@ -35,4 +35,8 @@ VaeTrainResult train_vae(const io::ClipDataset& train, const io::ClipDataset& va
 std::pair<torch::Tensor, torch::Tensor> encode_dataset(audio::AnyVae& vae, const io::ClipDataset& data,
                                                        int64_t batch_size = 32);
 
+/// Per-channel mean and std of posterior means [n, C, N] over clips and time: what the generator
+/// normalises latents with (MMAudio's latent_mean / latent_std). [C] each.
+std::pair<torch::Tensor, torch::Tensor> latent_channel_stats(const torch::Tensor& means);
+
 }  // namespace v2a::train
